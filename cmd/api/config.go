@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of the binary, read once from the environment.
+type config struct {
+	DatabaseURL        string
+	JWTSecret          []byte
+	JWTPreviousSecrets [][]byte
+	HTTPAddr           string
+	SentryDSN          string
+	SentryEnvironment  string
+	LogLevel           slog.Level
+	CORSAllowedOrigins []string
+	TrustedProxies     []netip.Prefix
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	BcryptCost         int
+	RequestTimeout     time.Duration
+	ShutdownDelay      time.Duration
+	ShutdownTimeout    time.Duration
+
+	BootstrapUsername string
+	BootstrapEmail    string
+	BootstrapPassword string
+}
+
+// envReader reads settings and remembers the first bad one.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) fail(name, format string, args ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
+	}
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads NAME, or the file NAME_FILE names (Docker secrets); never both.
+func (e *envReader) secret(name string) string {
+	v, file := e.getenv(name), e.getenv(name+"_FILE")
+	if v != "" && file != "" {
+		e.fail(name, "set either %s or %s_FILE, not both", name, name)
+		return ""
+	}
+	if file == "" {
+		return strings.TrimSpace(v)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		e.fail(name+"_FILE", "cannot read %s: %v", file, errors.Unwrap(err))
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.fail(name, "must be a duration such as 15m or 30s, got %q", v)
+		return def
+	}
+	return d
+}
+
+func (e *envReader) integer(name string, def, lo, hi int) int {
+	v := e.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		e.fail(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (e *envReader) list(name string) []string {
+	var out []string
+	for _, part := range strings.Split(e.str(name, ""), ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// loadConfig reads the configuration. Settings only some commands need
+// (JWT_SECRET for serve, DATABASE_URL for migrate) are checked by them.
+func loadConfig(getenv func(string) string) (config, error) {
+	e := &envReader{getenv: getenv}
+	c := config{
+		DatabaseURL:       e.secret("DATABASE_URL"),
+		HTTPAddr:          e.str("HTTP_ADDR", ":8080"),
+		SentryDSN:         e.secret("SENTRY_DSN"),
+		SentryEnvironment: e.str("SENTRY_ENVIRONMENT", "production"),
+		AccessTokenTTL:    e.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:   e.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		BcryptCost:        e.integer("BCRYPT_COST", 12, 4, 31),
+		RequestTimeout:    e.duration("REQUEST_TIMEOUT", 5*time.Second),
+		ShutdownDelay:     e.duration("SHUTDOWN_DELAY", 0),
+		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		BootstrapUsername: e.str("BOOTSTRAP_MANAGER_USERNAME", "manager"),
+		BootstrapEmail:    e.str("BOOTSTRAP_MANAGER_EMAIL", "manager@epic-events.test"),
+		BootstrapPassword: e.secret("BOOTSTRAP_MANAGER_PASSWORD"),
+	}
+	if c.AccessTokenTTL <= 0 {
+		e.fail("ACCESS_TOKEN_TTL", "must be positive")
+	}
+	if c.RefreshTokenTTL <= 0 {
+		e.fail("REFRESH_TOKEN_TTL", "must be positive")
+	}
+	if c.RequestTimeout <= 0 {
+		e.fail("REQUEST_TIMEOUT", "must be positive")
+	}
+	if secret := e.secret("JWT_SECRET"); secret != "" {
+		if len(secret) < 32 {
+			e.fail("JWT_SECRET", "must be at least 32 bytes, got %d", len(secret))
+		}
+		c.JWTSecret = []byte(secret)
+	}
+	// Previous keys still verify tokens, so a key can be rotated without
+	// logging everyone out. Commas or newlines separate them.
+	previous := strings.FieldsFunc(e.secret("JWT_PREVIOUS_SECRETS"), func(r rune) bool { return r == ',' || r == '\n' })
+	for _, s := range previous {
+		if s = strings.TrimSpace(s); len(s) < 32 {
+			e.fail("JWT_PREVIOUS_SECRETS", "each key must be at least 32 bytes")
+		}
+		c.JWTPreviousSecrets = append(c.JWTPreviousSecrets, []byte(strings.TrimSpace(s)))
+	}
+	switch level := strings.ToLower(e.str("LOG_LEVEL", "info")); level {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		e.fail("LOG_LEVEL", "must be debug, info, warn or error, got %q", level)
+	}
+	c.CORSAllowedOrigins = e.list("CORS_ALLOWED_ORIGINS")
+	for _, p := range e.list("TRUSTED_PROXIES") {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				e.fail("TRUSTED_PROXIES", "%q is not a CIDR such as 10.0.0.0/8", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
+	}
+	return c, e.err
+}

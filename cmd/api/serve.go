@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"epicevents/internal/db"
+	apihttp "epicevents/internal/http"
+	"epicevents/internal/pgserver"
+	"epicevents/internal/service"
+)
+
+// app is the running service's parts, built by startApp.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	handler  http.Handler
+	draining *atomic.Bool
+	cleanup  func()
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	a, err := startApp(ctx, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.cleanup()
+
+	listener, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      a.cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(listener) }()
+	a.log.Info("listening", "addr", listener.Addr().String())
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop being ready at once, keep serving while the load
+	// balancer notices, then drain in-flight requests.
+	a.draining.Store(true)
+	a.log.Info("shutting down", "delay", a.cfg.ShutdownDelay.String(), "timeout", a.cfg.ShutdownTimeout.String())
+	time.Sleep(a.cfg.ShutdownDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// startApp reads the configuration, reaches (or starts) the database,
+// migrates it, creates the first manager and builds the handler.
+func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) (*app, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}, cleanup: func() {}}
+	embedded := cfg.DatabaseURL == ""
+	if !embedded && cfg.JWTSecret == nil {
+		return nil, errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
+	}
+	if embedded {
+		dev, err := startEmbedded(ctx, stderr)
+		if err != nil {
+			return nil, err
+		}
+		a.cleanup = dev.stop
+		a.cfg.DatabaseURL = dev.url
+		if a.cfg.JWTSecret == nil {
+			a.cfg.JWTSecret = dev.jwtSecret
+		}
+		cfg = a.cfg
+	}
+	fail := func(err error) (*app, error) { a.cleanup(); return nil, err }
+
+	pool, err := db.OpenPool(ctx, cfg.DatabaseURL, db.PoolOptions{StatementTimeout: cfg.RequestTimeout})
+	if err != nil {
+		return fail(fmt.Errorf("DATABASE_URL: %w", err))
+	}
+	a.pool = pool
+	prevCleanup := a.cleanup
+	a.cleanup = func() { pool.Close(); prevCleanup() }
+	if err := migrateUp(ctx, pool, log); err != nil {
+		return fail(err)
+	}
+
+	store := db.NewStore(pool)
+	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost)}
+	collaborators := service.NewCollaboratorService(deps)
+	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
+	generated := false
+	if embedded && bootstrap.Password == "" {
+		bootstrap.Password, generated = generatePassword(), true
+	}
+	created, err := collaborators.EnsureFirstManager(ctx, bootstrap)
+	if err != nil {
+		return fail(fmt.Errorf("first manager: %w", err))
+	}
+	if created {
+		log.Info("created the first manager", "username", bootstrap.Username)
+		if generated {
+			fmt.Fprintf(stderr, "\nFirst manager created: username %q, password %q\n(shown this once; change it with PUT /v1/me/password)\n\n",
+				bootstrap.Username, bootstrap.Password)
+		}
+	}
+	auth := service.NewAuthService(deps, service.TokenConfig{
+		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
+		Issuer: "epic-events", Audience: "epic-events-api",
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+	})
+	a.handler = apihttp.NewHandler(apihttp.Config{
+		Auth: auth, Collaborators: collaborators, Logger: log,
+		RequestTimeout: cfg.RequestTimeout,
+		Ready:          readiness(pool, a.draining),
+	})
+	if embedded {
+		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))
+	}
+	return a, nil
+}
+
+// readiness is 503 while draining, when the database does not answer, or
+// when its schema is older than this binary's.
+func readiness(pool *pgxpool.Pool, draining *atomic.Bool) func(context.Context) error {
+	latest, _ := db.LatestVersion()
+	unavailable := func(detail string) error {
+		return &service.Error{Code: service.CodeUnavailable, Detail: detail, RetryAfter: 5 * time.Second}
+	}
+	return func(ctx context.Context) error {
+		if draining.Load() {
+			return unavailable("The server is shutting down.")
+		}
+		v, err := db.SchemaVersion(ctx, pool)
+		if err != nil {
+			return unavailable("The database does not answer.")
+		}
+		if v < latest {
+			return unavailable(fmt.Sprintf("The database schema is at version %d; this server needs %d.", v, latest))
+		}
+		return nil
+	}
+}
+
+// migrateUp applies pending migrations, waiting up to 30 s for a database
+// that is still starting.
+func migrateUp(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := pool.Ping(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("database not reachable: %w", err)
+		}
+		log.Warn("waiting for the database", "error", err.Error())
+		time.Sleep(time.Second)
+	}
+	m, err := db.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	results, err := m.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		log.Info("migrated", "version", r.Source.Version, "file", filepath.Base(r.Source.Path))
+	}
+	return nil
+}
+
+func generatePassword() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "localhost" + addr
+	}
+	return addr
+}
+
+// embeddedDB is the development database of `go run ./cmd/api`.
+type embeddedDB struct {
+	url       string
+	jwtSecret []byte
+	stop      func()
+}
+
+// startEmbedded runs PostgreSQL with its data in ./.data, kept between
+// runs. As root the server runs as an unprivileged user, so the data goes
+// where that user can reach it.
+func startEmbedded(ctx context.Context, stderr io.Writer) (*embeddedDB, error) {
+	base, err := filepath.Abs(".data")
+	if err != nil {
+		return nil, err
+	}
+	if pgserver.NeedsUnprivilegedUser() && !pgserver.Reachable(base) {
+		sum := 0
+		for _, c := range base {
+			sum = sum*31 + int(c)
+		}
+		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", uint32(sum)))
+	}
+	if err := os.MkdirAll(base, 0o711); err != nil {
+		return nil, fmt.Errorf("embedded database directory: %w", err)
+	}
+	_ = os.Chmod(base, 0o711)
+	secret, err := persistentSecret(filepath.Join(base, "jwt-secret"))
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(base, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(base, "pg"), Log: logFile})
+	if err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("embedded PostgreSQL (no DATABASE_URL set): %w", err)
+	}
+	url := srv.URL("postgres")
+	fmt.Fprintf(stderr, "Embedded PostgreSQL: %s (data in %s)\n", url, base)
+	return &embeddedDB{url: url, jwtSecret: secret, stop: func() { _ = srv.Stop(); _ = logFile.Close() }}, nil
+}
+
+// persistentSecret keeps a generated signing key next to the embedded
+// data, so tokens survive a restart of the development server.
+func persistentSecret(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b := make([]byte, 48)
+	_, _ = rand.Read(b)
+	secret := []byte(base64.RawURLEncoding.EncodeToString(b))
+	return secret, os.WriteFile(path, secret, 0o600)
+}

@@ -1,0 +1,266 @@
+// Package apitest drives the real router on a real, private database, for
+// HTTP tests: log in, send requests, decode answers, look at the rows.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"epicevents/internal/db"
+	"epicevents/internal/dbtest"
+	apihttp "epicevents/internal/http"
+	"epicevents/internal/service"
+)
+
+// ManagerPassword is the first manager's password in every test API.
+const ManagerPassword = "first-manager-secret"
+
+// Secret signs the test API's tokens.
+var Secret = []byte("test-signing-key-of-at-least-32-bytes!")
+
+// Clock is a settable clock; it starts at the real time.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// API is a router on its own database.
+type API struct {
+	T         testing.TB
+	Pool      *pgxpool.Pool
+	Store     *db.Store
+	Clock     *Clock
+	Handler   http.Handler
+	Deps      service.Deps
+	Logs      *bytes.Buffer
+	logMu     *sync.Mutex
+	employees atomic.Int32
+	// ManagerToken is an access token of the first manager ("manager").
+	ManagerToken string
+}
+
+// Options adjust the API under test.
+type Options struct {
+	Tokens func(*service.TokenConfig)
+}
+
+// New builds the API with the first manager created and logged in.
+func New(t testing.TB, opts ...Options) *API {
+	t.Helper()
+	pool := dbtest.New(t)
+	clock := &Clock{now: time.Now().UTC()}
+	store := db.NewStore(pool)
+	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}
+	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
+	for _, o := range opts {
+		if o.Tokens != nil {
+			o.Tokens(&tokens)
+		}
+	}
+	collaborators := service.NewCollaboratorService(deps)
+	if _, err := collaborators.EnsureFirstManager(context.Background(), service.BootstrapInput{
+		Username: "manager", Email: "manager@epic-events.test", Password: ManagerPassword,
+	}); err != nil {
+		t.Fatalf("first manager: %v", err)
+	}
+	logs := &bytes.Buffer{}
+	mu := &sync.Mutex{}
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
+	handler := apihttp.NewHandler(apihttp.Config{
+		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
+		Logger: logger, RequestTimeout: 5 * time.Second,
+	})
+	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
+	a.ManagerToken = a.Login("manager", ManagerPassword)
+	return a
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// LogText returns what the server logged so far.
+func (a *API) LogText() string {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	return a.Logs.String()
+}
+
+// Response is a recorded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as an object.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// Request is one request to send.
+type Request struct {
+	Method, Path, Token string
+	// Body is marshalled as JSON unless it is a string, sent as is.
+	Body   any
+	Header map[string]string
+}
+
+// Do sends a request through the router.
+func (a *API) Do(req Request) Response {
+	a.T.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			a.T.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	r := httptest.NewRequest(req.Method, req.Path, body)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	a.Handler.ServeHTTP(w, r)
+	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+// Get, Post, Patch and Delete are shorthands of Do.
+func (a *API) Get(path, token string) Response {
+	a.T.Helper()
+	return a.Do(Request{Method: http.MethodGet, Path: path, Token: token})
+}
+
+func (a *API) Post(path, token string, body any) Response {
+	a.T.Helper()
+	return a.Do(Request{Method: http.MethodPost, Path: path, Token: token, Body: body})
+}
+
+func (a *API) Patch(path, token string, body any) Response {
+	a.T.Helper()
+	return a.Do(Request{Method: http.MethodPatch, Path: path, Token: token, Body: body})
+}
+
+func (a *API) Delete(path, token string) Response {
+	a.T.Helper()
+	return a.Do(Request{Method: http.MethodDelete, Path: path, Token: token})
+}
+
+// Login returns an access token, failing the test when login fails.
+func (a *API) Login(username, password string) string {
+	a.T.Helper()
+	res := a.Post("/v1/auth/login", "", map[string]string{"username": username, "password": password})
+	if res.Status != http.StatusOK {
+		a.T.Fatalf("login %s: %d %s", username, res.Status, res.Body)
+	}
+	return res.JSON(a.T)["access_token"].(string)
+}
+
+// CollaboratorPassword is the password of collaborators made by
+// CreateCollaborator.
+const CollaboratorPassword = "a-perfectly-fine-password"
+
+// CreateCollaborator creates a collaborator as the first manager and
+// returns its id and an access token of theirs.
+func (a *API) CreateCollaborator(username, department string) (id, token string) {
+	a.T.Helper()
+	res := a.Post("/v1/collaborators", a.ManagerToken, map[string]any{
+		"employee_number": 100 + a.employees.Add(1), "first_name": "Test", "last_name": "Tester",
+		"email": username + "@epic-events.test", "username": username, "department": department,
+		"password": CollaboratorPassword,
+	})
+	if res.Status != http.StatusCreated {
+		a.T.Fatalf("create %s: %d %s", username, res.Status, res.Body)
+	}
+	return res.JSON(a.T)["id"].(string), a.Login(username, CollaboratorPassword)
+}
+
+// Count runs a count query on the test database.
+func (a *API) Count(sql string, args ...any) int {
+	a.T.Helper()
+	var n int
+	if err := a.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		a.T.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// AssertProblem checks status, slug and content type of a problem answer.
+func AssertProblem(t testing.TB, res Response, status int, slug string) map[string]any {
+	t.Helper()
+	if res.Status != status {
+		t.Fatalf("status %d, want %d: %s", res.Status, status, res.Body)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json", ct)
+	}
+	body := res.JSON(t)
+	if body["type"] != "urn:epic-events:problem:"+slug {
+		t.Fatalf("type %v, want slug %s: %s", body["type"], slug, res.Body)
+	}
+	if int(body["status"].(float64)) != status || body["title"] == "" || body["request_id"] != res.Header.Get("X-Request-Id") {
+		t.Fatalf("problem body incomplete: %s", res.Body)
+	}
+	return body
+}
+
+// FieldsOf lists the fields named in a problem's errors.
+func FieldsOf(body map[string]any) []string {
+	var out []string
+	errs, _ := body["errors"].([]any)
+	for _, e := range errs {
+		out = append(out, e.(map[string]any)["field"].(string))
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+// Package dbtest gives each test its own migrated PostgreSQL database,
+// cloned from a template (pgtestdb), on the server named by
+// TEST_DATABASE_URL or, without it, on a throwaway server started for the
+// test binary.
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb uses
+	"github.com/peterldowns/pgtestdb"
+
+	"epicevents/internal/db"
+	"epicevents/internal/pgserver"
+)
+
+var adminURL string
+
+// Main runs the tests of a package, around a throwaway PostgreSQL when
+// TEST_DATABASE_URL is not set. Call it from TestMain.
+func Main(m *testing.M) int {
+	adminURL = os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		srv, cleanup, err := StartThrowaway()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dbtest:", err)
+			return 1
+		}
+		defer cleanup()
+		adminURL = srv.URL("postgres")
+	}
+	return m.Run()
+}
+
+// StartThrowaway starts a private server in a temporary directory.
+func StartThrowaway() (*pgserver.Server, func(), error) {
+	dir, err := os.MkdirTemp("", "epic-events-test-pg-")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := pgserver.Start(context.Background(), pgserver.Options{DataDir: dir})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("start throwaway PostgreSQL: %w", err)
+	}
+	return srv, func() { _ = srv.Stop(); _ = os.RemoveAll(dir) }, nil
+}
+
+// URL returns the URL of a new database for this test, migrated, dropped
+// when the test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	if adminURL == "" {
+		t.Fatal("dbtest: call dbtest.Main from TestMain")
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatalf("dbtest: TEST_DATABASE_URL: %v", err)
+	}
+	password, _ := u.User.Password()
+	conf := pgtestdb.Config{
+		DriverName: "pgx", Host: u.Hostname(), Port: u.Port(), User: u.User.Username(),
+		Password: password, Database: trimSlash(u.Path), Options: u.RawQuery,
+		ForceTerminateConnections: true,
+	}
+	if conf.Port == "" {
+		conf.Port = "5432"
+	}
+	if conf.Options == "" {
+		conf.Options = "sslmode=disable"
+	}
+	return pgtestdb.Custom(t, conf, migrator{}).URL()
+}
+
+// New returns a pool on a new migrated database for this test.
+func New(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := db.OpenPool(context.Background(), URL(t), db.PoolOptions{MaxConns: 8})
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func trimSlash(p string) string {
+	if len(p) > 0 && p[0] == '/' {
+		return p[1:]
+	}
+	return p
+}
+
+// migrator builds the template with the embedded goose migrations.
+type migrator struct{}
+
+func (migrator) Hash() (string, error) { return db.MigrationsHash() }
+
+func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) error {
+	return db.MigrateDB(ctx, sqlDB)
+}

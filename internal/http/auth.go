@@ -1,0 +1,73 @@
+package http
+
+import (
+	"net/http"
+
+	"epicevents/internal/service"
+)
+
+type loginRequest struct {
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+type tokenJSON struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int    `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn int    `json:"refresh_expires_in"`
+}
+
+func toTokenJSON(p service.TokenPair) tokenJSON {
+	return tokenJSON{
+		AccessToken: p.AccessToken, TokenType: "Bearer", ExpiresIn: int(p.ExpiresIn.Seconds()),
+		RefreshToken: p.RefreshToken, RefreshExpiresIn: int(p.RefreshExpiresIn.Seconds()),
+	}
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pair, err := s.cfg.Auth.Login(r.Context(), service.LoginInput{
+		Login: deref(req.Username), Password: deref(req.Password), ClientAddr: r.RemoteAddr,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTokenJSON(pair))
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Auth.Logout(r.Context(), callerFrom(r.Context())); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type meJSON struct {
+	collaboratorJSON
+	Permissions []string `json:"permissions"`
+}
+
+func (s *server) me(w http.ResponseWriter, r *http.Request) {
+	c, perms, err := s.cfg.Collaborators.Me(r.Context(), callerFrom(r.Context()))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeResource(w, http.StatusOK, c.Version, meJSON{collaboratorJSON: toCollaboratorJSON(c), Permissions: perms})
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

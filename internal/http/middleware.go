@@ -1,0 +1,169 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"epicevents/internal/service"
+)
+
+type ctxKey int
+
+const (
+	requestInfoKey ctxKey = iota
+	callerKey
+)
+
+// requestInfo is shared by the middlewares of one request: the outer
+// logger reads what inner ones learned (the caller, a failure).
+type requestInfo struct {
+	id             string
+	collaboratorID string
+	err            error
+}
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	if info, ok := ctx.Value(requestInfoKey).(*requestInfo); ok {
+		return info
+	}
+	return &requestInfo{}
+}
+
+func callerFrom(ctx context.Context) service.Caller {
+	c, _ := ctx.Value(callerKey).(service.Caller)
+	return c
+}
+
+// A request id sent by a client or a proxy is kept when it is short and
+// plain, so it cannot inject anything into logs.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// observe gives the request its id, a deadline, panic recovery and one log
+// line at the end.
+func (s *server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			id = newRequestID()
+		}
+		info := &requestInfo{id: id}
+		w.Header().Set("X-Request-Id", id)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestInfoKey, info), s.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				err := fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+				if ww.Status() == 0 {
+					s.writeError(ww, r, err)
+				} else {
+					info.err = err
+					s.log.ErrorContext(ctx, "panic after response started", "request_id", id, "error", err.Error())
+				}
+			}
+			route := chi.RouteContext(r.Context()).RoutePattern()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.log.InfoContext(ctx, "request",
+				"method", r.Method, "route", route, "status", status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten())
+			if s.cfg.Observe != nil {
+				s.cfg.Observe(RequestRecord{Method: r.Method, Route: route, Status: status,
+					Duration: time.Since(start), RequestID: id, CollaboratorID: info.collaboratorID, Err: info.err})
+			}
+		}()
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// RequestRecord describes a finished request, for metrics and error
+// reporting.
+type RequestRecord struct {
+	Method, Route  string
+	Status         int
+	Duration       time.Duration
+	RequestID      string
+	CollaboratorID string
+	// Err is the internal error behind a 5xx answer, if any.
+	Err error
+}
+
+// authenticate requires a valid access token and puts the caller in the
+// context.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			s.writeError(w, r, service.Errorf(service.CodeUnauthenticated, "Send an access token as 'Authorization: Bearer <token>'."))
+			return
+		}
+		info := requestInfoFrom(r.Context())
+		caller, err := s.cfg.Auth.Authenticate(r.Context(), token, info.id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		info.collaboratorID = caller.ID.String()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, caller)))
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// requirePermission opens a route to callers holding any of the
+// permissions; the service then checks scope (own, assigned) and fields.
+func (s *server) requirePermission(permissions ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !callerFrom(r.Context()).CanAny(permissions...) {
+				s.writeError(w, r, service.Errorf(service.CodeForbidden,
+					"Your department may not do this (needs %s).", strings.Join(permissions, " or ")))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// apiHeaders marks API answers as private and not to be sniffed.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,111 @@
+// Package http is the REST JSON surface of the CRM: routing, decoding,
+// authentication, and the one mapping from service errors to RFC 9457
+// problems. Handlers decode, call one service method and encode.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"epicevents/internal/service"
+)
+
+// Config is what the HTTP layer is built from.
+type Config struct {
+	Auth           *service.AuthService
+	Collaborators  *service.CollaboratorService
+	Logger         *slog.Logger
+	RequestTimeout time.Duration
+	// Ready reports whether the database answers and is migrated.
+	Ready func(ctx context.Context) error
+	// Observe, when set, hears of every finished request.
+	Observe func(RequestRecord)
+}
+
+type server struct {
+	cfg    Config
+	log    *slog.Logger
+	router chi.Router
+}
+
+// NewHandler builds the router with every route of the API.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	s := &server{cfg: cfg, log: cfg.Logger}
+	s.router = s.routes()
+	return s.router
+}
+
+func (s *server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.observe)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(apiHeaders)
+		r.Post("/auth/login", s.login)
+
+		// Authentication is chained per route (not on a sub-router), so an
+		// unknown path or method answers 404 or 405 before asking who calls.
+		authed := r.With(s.authenticate)
+		authed.Post("/auth/logout", s.logout)
+		authed.Get("/me", s.me)
+
+		can := func(permissions ...string) chi.Router {
+			return authed.With(s.requirePermission(permissions...))
+		}
+		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
+		can(service.PermCollaboratorCreate).Post("/collaborators", s.createCollaborator)
+		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
+		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
+		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
+	})
+	return r
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, service.Errorf(service.CodeNotFound, "No resource lives at this path."))
+}
+
+// methodNotAllowed lists in Allow the methods the path does answer.
+func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			allowed = append(allowed, m)
+		}
+	}
+	for _, m := range allowed {
+		w.Header().Add("Allow", m)
+	}
+	s.writeError(w, r, service.Errorf(service.CodeMethodNotAllowed, "This path does not answer %s.", r.Method))
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

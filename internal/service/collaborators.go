@@ -1,0 +1,448 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"epicevents/internal/db"
+)
+
+// Collaborator is a member of staff.
+type Collaborator struct {
+	ID             uuid.UUID
+	EmployeeNumber int
+	FirstName      string
+	LastName       string
+	Email          string
+	Username       string
+	Department     string
+	IsActive       bool
+	DeletedAt      *time.Time
+	Version        int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// FullName is how the collaborator is shown.
+func (c Collaborator) FullName() string { return c.FirstName + " " + c.LastName }
+
+func toCollaborator(r db.Collaborator) Collaborator {
+	return Collaborator{
+		ID: r.ID, EmployeeNumber: int(r.EmployeeNumber), FirstName: r.FirstName, LastName: r.LastName,
+		Email: r.Email, Username: r.Username, Department: r.Department, IsActive: r.IsActive,
+		DeletedAt: r.DeletedAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// CollaboratorService manages collaborators.
+type CollaboratorService struct {
+	Deps
+}
+
+// NewCollaboratorService builds the service.
+func NewCollaboratorService(d Deps) *CollaboratorService {
+	return &CollaboratorService{Deps: d.withDefaults()}
+}
+
+// CreateCollaboratorInput is a new collaborator.
+type CreateCollaboratorInput struct {
+	EmployeeNumber *int    `validate:"required,min=1,max=999999"`
+	FirstName      string  `validate:"notblank,max=100,personname"`
+	LastName       string  `validate:"notblank,max=100,personname"`
+	Email          string  `validate:"required,max=254,email"`
+	Username       string  `validate:"required,username"`
+	Department     string  `validate:"required,department"`
+	Password       *string `validate:"required"`
+}
+
+// Create adds a collaborator (collaborator:create, checked on the route).
+func (s *CollaboratorService) Create(ctx context.Context, caller Caller, in CreateCollaboratorInput) (Collaborator, error) {
+	var c Collaborator
+	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		c, err = s.createIn(ctx, q, &caller, in)
+		return err
+	})
+	if err != nil {
+		return Collaborator{}, fromDB(err)
+	}
+	s.Notifier.Notify("collaborator.created", caller.ID.String(), c.ID.String())
+	return c, nil
+}
+
+// createIn inserts a validated collaborator and its audit row in q's
+// transaction. A nil caller is the system (bootstrap, command line).
+func (s *CollaboratorService) createIn(ctx context.Context, q *db.Queries, caller *Caller, in CreateCollaboratorInput) (Collaborator, error) {
+	if err := checkWithPassword(in, "password", in.Password); err != nil {
+		return Collaborator{}, err
+	}
+	hash, err := s.Passwords.Hash(*in.Password)
+	if err != nil {
+		return Collaborator{}, err
+	}
+	now := s.now()
+	row, err := q.CreateCollaborator(ctx, db.CreateCollaboratorParams{
+		EmployeeNumber: int32(*in.EmployeeNumber), FirstName: in.FirstName, LastName: in.LastName,
+		Email: in.Email, Username: in.Username, Department: in.Department,
+		PasswordHash: hash, Now: now,
+	})
+	if err != nil {
+		return Collaborator{}, err
+	}
+	created := toCollaborator(row)
+	return created, appendAudit(ctx, q, caller, RecordCollaborator, row.ID, ActionCreate, collaboratorCreation(created), now)
+}
+
+// collaboratorCreation lists every field of a new collaborator as a change
+// from nothing.
+func collaboratorCreation(c Collaborator) Changes {
+	ch := Changes{}
+	ch.set("employee_number", nil, c.EmployeeNumber)
+	ch.set("first_name", nil, c.FirstName)
+	ch.set("last_name", nil, c.LastName)
+	ch.set("email", nil, c.Email)
+	ch.set("username", nil, c.Username)
+	ch.set("department", nil, c.Department)
+	ch.set("is_active", nil, c.IsActive)
+	return ch
+}
+
+// checkWithPassword validates the struct and the password policy together,
+// so that one answer names every bad field.
+func checkWithPassword(in any, field string, password *string) error {
+	err := check(in)
+	var verr *Error
+	if err != nil && !errors.As(err, &verr) {
+		return err
+	}
+	if password != nil {
+		if problem := passwordProblem(*password); problem != "" {
+			if verr == nil {
+				verr = Invalid()
+			}
+			verr.Fields = append(verr.Fields, FieldError{Field: field, Message: problem})
+		}
+	}
+	if verr == nil {
+		return nil
+	}
+	return verr
+}
+
+// Get returns a collaborator, deleted ones included.
+func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id string) (Collaborator, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Collaborator{}, errNotFound("collaborator")
+	}
+	row, err := s.Store.GetCollaborator(ctx, uid)
+	if errors.Is(err, db.ErrNotFound) || errors.Is(db.Classify(err), db.ErrNotFound) {
+		return Collaborator{}, errNotFound("collaborator")
+	}
+	if err != nil {
+		return Collaborator{}, fromDB(db.Classify(err))
+	}
+	return toCollaborator(row), nil
+}
+
+// Me returns the caller and their permissions.
+func (s *CollaboratorService) Me(ctx context.Context, caller Caller) (Collaborator, []string, error) {
+	c, err := s.Get(ctx, caller, caller.ID.String())
+	return c, caller.Permissions, err
+}
+
+// ListCollaboratorsInput filters and pages the collaborator list.
+type ListCollaboratorsInput struct {
+	PageInput
+	Department string
+	Active     *bool
+	Q          string
+}
+
+// Sorts of the collaborator list, the default first.
+var collaboratorSorts = []string{"last_name", "-created_at"}
+
+// List pages through collaborators that are not deleted.
+func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollaboratorsInput) (Page[Collaborator], error) {
+	var fields []FieldError
+	if in.Department != "" && !isDepartment(in.Department) {
+		fields = append(fields, FieldError{Field: "department", Message: "must be one of commercial, support, management"})
+	}
+	lq, err := newListQuery("collaborators", in.PageInput, collaboratorSorts,
+		in.Department, boolFilter(in.Active), in.Q)
+	if err != nil || len(fields) > 0 {
+		return Page[Collaborator]{}, mergeInvalid(err, fields)
+	}
+	department := optional(in.Department)
+	q := optional(likePattern(in.Q))
+	var rows []db.Collaborator
+	var afterID uuid.UUID
+	if lq.after != nil {
+		afterID = lq.after.ID
+	}
+	switch lq.sort {
+	case "last_name":
+		var afterName *string
+		if lq.after != nil {
+			afterName = &lq.after.Key
+		}
+		rows, err = s.Store.ListCollaboratorsByLastName(ctx, db.ListCollaboratorsByLastNameParams{
+			Department: department, Active: in.Active, Q: q,
+			AfterLastName: afterName, AfterID: afterID, RowLimit: lq.fetchLimit(),
+		})
+	default:
+		var afterCreated *time.Time
+		if lq.after != nil {
+			t, perr := time.Parse(time.RFC3339Nano, lq.after.Key)
+			if perr != nil {
+				return Page[Collaborator]{}, Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
+			}
+			afterCreated = &t
+		}
+		rows, err = s.Store.ListCollaboratorsByCreatedDesc(ctx, db.ListCollaboratorsByCreatedDescParams{
+			Department: department, Active: in.Active, Q: q,
+			AfterCreatedAt: afterCreated, AfterID: afterID, RowLimit: lq.fetchLimit(),
+		})
+	}
+	if err != nil {
+		return Page[Collaborator]{}, fromDB(db.Classify(err))
+	}
+	return paginate(lq, rows, toCollaborator, func(r db.Collaborator) (string, uuid.UUID) {
+		if lq.sort == "last_name" {
+			return r.LastName, r.ID
+		}
+		return r.CreatedAt.Format(time.RFC3339Nano), r.ID
+	}), nil
+}
+
+// UpdateCollaboratorInput changes some fields of a collaborator; nil means
+// unchanged.
+type UpdateCollaboratorInput struct {
+	EmployeeNumber *int    `validate:"omitnil,min=1,max=999999"`
+	FirstName      *string `validate:"omitnil,notblank,max=100,personname"`
+	LastName       *string `validate:"omitnil,notblank,max=100,personname"`
+	Email          *string `validate:"omitnil,max=254,email"`
+	Username       *string `validate:"omitnil,username"`
+	Department     *string `validate:"omitnil,department"`
+	Password       *string
+	IsActive       *bool
+	// ReassignTo receives the clients and events of a collaborator who
+	// leaves or changes department.
+	ReassignTo *string `validate:"omitnil,uuid"`
+}
+
+// Update changes a collaborator (collaborator:update, checked on the route).
+func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id string, in UpdateCollaboratorInput, ifMatch IfMatch) (Collaborator, error) {
+	if err := checkWithPassword(in, "password", in.Password); err != nil {
+		return Collaborator{}, err
+	}
+	var hash *string
+	if in.Password != nil {
+		h, err := s.Passwords.Hash(*in.Password)
+		if err != nil {
+			return Collaborator{}, err
+		}
+		hash = &h
+	}
+	var updated Collaborator
+	var changed bool
+	err := s.change(ctx, caller, id, in.ReassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
+		p := updateParamsOf(cur)
+		ch := Changes{}
+		if in.EmployeeNumber != nil {
+			ch.set("employee_number", int(cur.EmployeeNumber), *in.EmployeeNumber)
+			p.EmployeeNumber = int32(*in.EmployeeNumber)
+		}
+		setString(ch, "first_name", &p.FirstName, in.FirstName)
+		setString(ch, "last_name", &p.LastName, in.LastName)
+		setString(ch, "email", &p.Email, in.Email)
+		setString(ch, "username", &p.Username, in.Username)
+		setString(ch, "department", &p.Department, in.Department)
+		if in.IsActive != nil {
+			ch.set("is_active", cur.IsActive, *in.IsActive)
+			p.IsActive = *in.IsActive
+		}
+		if hash != nil {
+			// The hash never enters the audit trail; only the fact of a change.
+			ch["password"] = Change{From: "[redacted]", To: "[redacted]"}
+			p.PasswordHash = *hash
+		}
+		return p, ch, nil
+	}, func(row db.Collaborator, didChange bool) {
+		updated, changed = toCollaborator(row), didChange
+	})
+	if err != nil {
+		return Collaborator{}, err
+	}
+	if changed {
+		s.Notifier.Notify("collaborator.updated", caller.ID.String(), updated.ID.String())
+	}
+	return updated, nil
+}
+
+// Delete soft-deletes a collaborator (collaborator:delete, on the route).
+func (s *CollaboratorService) Delete(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch) error {
+	if reassignTo != nil {
+		if _, err := uuid.Parse(*reassignTo); err != nil {
+			return InvalidField("reassign_to", "must be a UUID")
+		}
+	}
+	var deleted Collaborator
+	err := s.change(ctx, caller, id, reassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
+		p := updateParamsOf(cur)
+		now := s.now()
+		p.DeletedAt = &now
+		return p, Changes{"deleted_at": {From: nil, To: now}}, nil
+	}, func(row db.Collaborator, _ bool) { deleted = toCollaborator(row) })
+	if err != nil {
+		return err
+	}
+	s.Notifier.Notify("collaborator.deleted", caller.ID.String(), deleted.ID.String())
+	return nil
+}
+
+func updateParamsOf(c db.Collaborator) db.UpdateCollaboratorParams {
+	return db.UpdateCollaboratorParams{
+		ID: c.ID, EmployeeNumber: c.EmployeeNumber, FirstName: c.FirstName, LastName: c.LastName,
+		Email: c.Email, Username: c.Username, Department: c.Department, PasswordHash: c.PasswordHash,
+		IsActive: c.IsActive, DeletedAt: c.DeletedAt,
+	}
+}
+
+func setString(ch Changes, field string, dst *string, v *string) {
+	if v != nil {
+		ch.set(field, *dst, *v)
+		*dst = *v
+	}
+}
+
+// change runs an update or a soft delete of a collaborator with the rules
+// that guard them, in the contract's order: 404, self-protection (403),
+// If-Match (412), then the state rules (409) inside the transaction.
+func (s *CollaboratorService) change(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch,
+	apply func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error),
+	done func(row db.Collaborator, changed bool)) error {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return errNotFound("collaborator")
+	}
+	err = s.Store.InTx(ctx, func(q *db.Queries) error {
+		// Lock the active managers before the record itself, always in the
+		// same order, so that two managers removing each other serialise
+		// instead of both succeeding.
+		managers, err := q.LockActiveManagers(ctx)
+		if err != nil {
+			return err
+		}
+		cur, err := q.GetCollaboratorForUpdate(ctx, uid)
+		if err != nil {
+			if errors.Is(db.Classify(err), db.ErrNotFound) {
+				return errNotFound("collaborator")
+			}
+			return err
+		}
+		if cur.DeletedAt != nil {
+			return errNotFound("collaborator")
+		}
+		if reassignTo != nil {
+			if _, err := s.reassignTarget(ctx, q, cur, *reassignTo); err != nil {
+				return err
+			}
+		}
+		p, ch, err := apply(cur)
+		if err != nil {
+			return err
+		}
+		removes := p.DeletedAt != nil || (!p.IsActive && cur.IsActive) || p.Department != cur.Department
+		if cur.ID == caller.ID && removes {
+			return Errorf(CodeForbidden, "You cannot deactivate, delete or change the department of yourself; ask another manager.")
+		}
+		if err := ifMatch.check(cur.Version); err != nil {
+			return err
+		}
+		if len(ch) == 0 {
+			done(cur, false)
+			return nil
+		}
+		if cur.Department == DepartmentManagement && cur.IsActive && removes && len(managers) <= 1 {
+			return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
+		}
+		now := s.now()
+		p.Now = now
+		row, err := q.UpdateCollaborator(ctx, p)
+		if err != nil {
+			return err
+		}
+		action := ActionUpdate
+		if p.DeletedAt != nil {
+			action = ActionDelete
+		}
+		// Deactivation, deletion and a department change end access on the
+		// next request by themselves (each request reads the collaborator's
+		// state); a new password ends every open session.
+		if p.PasswordHash != cur.PasswordHash {
+			if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{CollaboratorID: cur.ID, Now: now}); err != nil {
+				return err
+			}
+		}
+		if err := appendAudit(ctx, q, &caller, RecordCollaborator, cur.ID, action, ch, now); err != nil {
+			return err
+		}
+		done(row, true)
+		return nil
+	})
+	return fromDB(err)
+}
+
+// reassignTarget checks that reassign_to names another active collaborator
+// of the departing one's department.
+func (s *CollaboratorService) reassignTarget(ctx context.Context, q *db.Queries, cur db.Collaborator, id string) (db.Collaborator, error) {
+	tid, err := uuid.Parse(id)
+	if err != nil {
+		return db.Collaborator{}, InvalidField("reassign_to", "must be a UUID")
+	}
+	t, err := q.GetCollaborator(ctx, tid)
+	if errors.Is(db.Classify(err), db.ErrNotFound) {
+		return db.Collaborator{}, InvalidField("reassign_to", "names no collaborator")
+	}
+	if err != nil {
+		return db.Collaborator{}, err
+	}
+	if t.ID == cur.ID || !t.IsActive || t.DeletedAt != nil || t.Department != cur.Department {
+		return db.Collaborator{}, InvalidField("reassign_to", "must be another active collaborator of the "+cur.Department+" department")
+	}
+	return t, nil
+}
+
+func boolFilter(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// mergeInvalid joins validation errors from several checks into one.
+func mergeInvalid(err error, fields []FieldError) error {
+	var verr *Error
+	if err != nil {
+		if !errors.As(err, &verr) || verr.Code != CodeValidation {
+			if len(fields) > 0 {
+				return Invalid(fields...)
+			}
+			return err
+		}
+		return Invalid(append(fields, verr.Fields...)...)
+	}
+	return Invalid(fields...)
+}

@@ -1,0 +1,43 @@
+// Package service holds the business rules of the CRM: who may do what to
+// which record, what a valid record is, and the transactions and audit rows
+// behind every write. It knows nothing of HTTP.
+package service
+
+import (
+	"time"
+
+	"epicevents/internal/db"
+)
+
+// Deps are what every service needs.
+type Deps struct {
+	Store     *db.Store
+	Now       func() time.Time
+	Passwords *Passwords
+	Notifier  Notifier
+}
+
+// Notifier hears of the writes the brief wants reported (collaborator
+// changes, contract signatures), by ids only.
+type Notifier interface {
+	Notify(event string, actorID, recordID string)
+}
+
+type noNotifier struct{}
+
+func (noNotifier) Notify(string, string, string) {}
+
+func (d Deps) withDefaults() Deps {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Notifier == nil {
+		d.Notifier = noNotifier{}
+	}
+	return d
+}
+
+// now is the clock in UTC, truncated to what PostgreSQL keeps.
+func (d Deps) now() time.Time {
+	return d.Now().UTC().Truncate(time.Microsecond)
+}
