@@ -3,7 +3,6 @@ package service
 import (
 	"bufio"
 	_ "embed"
-	"errors"
 	"strings"
 	"sync"
 
@@ -59,8 +58,6 @@ var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 	}
 	return set
 })
-
-var errPasswordPolicy = errors.New("password policy")
 
 // passwordProblem explains why a password is refused, or returns "".
 // Lengths are in bytes: bcrypt reads at most 72.
