@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -126,6 +127,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		BootstrapEmail:    e.str("BOOTSTRAP_MANAGER_EMAIL", "manager@epic-events.test"),
 		BootstrapPassword: e.secret("BOOTSTRAP_MANAGER_PASSWORD"),
 	}
+	if password := e.secret("DATABASE_PASSWORD"); password != "" {
+		if c.DatabaseURL == "" {
+			e.fail("DATABASE_PASSWORD", "is set but DATABASE_URL is not")
+		} else if withPassword, err := databaseURLWithPassword(c.DatabaseURL, password); err != nil {
+			e.fail("DATABASE_URL", "%v", err)
+		} else {
+			c.DatabaseURL = withPassword
+		}
+	}
 	if c.AccessTokenTTL <= 0 {
 		e.fail("ACCESS_TOKEN_TTL", "must be positive")
 	}
@@ -176,4 +186,32 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	return c, e.err
+}
+
+// databaseURLWithPassword puts the password of DATABASE_PASSWORD into the
+// URL, so that the password alone can be a secret file shared with the
+// database server, and the rest of the URL plain configuration. Errors
+// never quote the URL, which may hold other secrets.
+func databaseURLWithPassword(dsn, password string) (string, error) {
+	lower := strings.ToLower(dsn)
+	if strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", errors.New("is not a valid URL")
+		}
+		if u.User == nil || u.User.Username() == "" {
+			return "", errors.New("must name the user (postgres://USER@host/db) when DATABASE_PASSWORD is set")
+		}
+		if _, has := u.User.Password(); has {
+			return "", errors.New("carries a password and DATABASE_PASSWORD is set too: keep one")
+		}
+		u.User = url.UserPassword(u.User.Username(), password)
+		return u.String(), nil
+	}
+	// Keyword/value form: host=db user=app dbname=app
+	if strings.Contains(lower, "password=") {
+		return "", errors.New("carries a password and DATABASE_PASSWORD is set too: keep one")
+	}
+	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(password)
+	return dsn + " password='" + quoted + "'", nil
 }

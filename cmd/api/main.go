@@ -14,9 +14,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Event time zones are IANA names; the image has no zoneinfo of its own.
+	_ "time/tzdata"
 
 	"github.com/joho/godotenv"
 )
+
+// version names this build; the release build stamps it with
+// -ldflags "-X main.version=...". It is logged at start and exported as
+// epicevents_build_info.
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/pgserver"
 	"epicevents/internal/service"
+	"epicevents/internal/telemetry"
 )
 
 // app is the running service's parts, built by startApp.
@@ -64,14 +66,19 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	case <-ctx.Done():
 	}
 	// SIGTERM: stop being ready at once, keep serving while the load
-	// balancer notices, then drain in-flight requests.
+	// balancer notices, then drain in-flight requests. Answers say
+	// "Connection: close" from now on, so clients reconnect elsewhere.
 	a.draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
 	a.log.Info("shutting down", "delay", a.cfg.ShutdownDelay.String(), "timeout", a.cfg.ShutdownTimeout.String())
 	time.Sleep(a.cfg.ShutdownDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Requests still running after SHUTDOWN_TIMEOUT are cut; stopping
+		// was asked for, so this is still a clean exit.
+		a.log.Warn("shutdown timeout reached; closing the remaining connections", "error", err.Error())
+		_ = srv.Close()
 	}
 	a.log.Info("stopped")
 	return nil
@@ -85,6 +92,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log.Info("starting", "version", version, "go_version", runtime.Version())
 	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}, cleanup: func() {}}
 	embedded := cfg.DatabaseURL == ""
 	if !embedded && cfg.JWTSecret == nil {
@@ -115,8 +123,22 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return fail(err)
 	}
 
+	reporter, err := telemetry.NewReporter(telemetry.SentryOptions{
+		DSN: cfg.SentryDSN, Environment: cfg.SentryEnvironment, Release: version,
+	})
+	if err != nil {
+		// The parse error may quote the DSN, which holds a key: keep it out.
+		return fail(errors.New("SENTRY_DSN: is not a valid Sentry DSN"))
+	}
+	prevCleanup = a.cleanup
+	a.cleanup = func() { reporter.Flush(2 * time.Second); reporter.Close(); prevCleanup() }
+	if reporter.Enabled() {
+		log.Info("reporting errors to Sentry", "environment", cfg.SentryEnvironment)
+	}
+	metrics := telemetry.NewMetrics(version, poolStats(pool))
+
 	store := db.NewStore(pool)
-	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost)}
+	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	generated := false
@@ -143,6 +165,12 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          readiness(pool, a.draining),
+		Observe: func(rec apihttp.RequestRecord) {
+			metrics.ObserveRequest(rec)
+			reporter.ObserveRequest(rec)
+		},
+		Metrics:            metrics.Handler(),
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))
@@ -169,6 +197,20 @@ func readiness(pool *pgxpool.Pool, draining *atomic.Bool) func(context.Context) 
 			return unavailable(fmt.Sprintf("The database schema is at version %d; this server needs %d.", v, latest))
 		}
 		return nil
+	}
+}
+
+// poolStats reads the pool's statistics for the metrics; the HTTP and
+// telemetry packages stay free of the driver.
+func poolStats(pool *pgxpool.Pool) func() telemetry.PoolStats {
+	return func() telemetry.PoolStats {
+		s := pool.Stat()
+		return telemetry.PoolStats{
+			MaxConns: s.MaxConns(), AcquiredConns: s.AcquiredConns(), IdleConns: s.IdleConns(),
+			ConstructingConns: s.ConstructingConns(), AcquireCount: s.AcquireCount(),
+			EmptyAcquireCount: s.EmptyAcquireCount(), CanceledAcquireCount: s.CanceledAcquireCount(),
+			AcquireDuration: s.AcquireDuration(), NewConnsCount: s.NewConnsCount(),
+		}
 	}
 }
 

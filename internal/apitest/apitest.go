@@ -69,6 +69,10 @@ type API struct {
 // Options adjust the API under test.
 type Options struct {
 	Tokens func(*service.TokenConfig)
+	// Notifier hears of business events (service.Deps.Notifier).
+	Notifier service.Notifier
+	// Config adjusts the HTTP configuration (hooks, CORS, metrics).
+	Config func(*apihttp.Config)
 }
 
 // New builds the API with the first manager created and logged in.
@@ -84,6 +88,9 @@ func New(t testing.TB, opts ...Options) *API {
 		if o.Tokens != nil {
 			o.Tokens(&tokens)
 		}
+		if o.Notifier != nil {
+			deps.Notifier = o.Notifier
+		}
 	}
 	collaborators := service.NewCollaboratorService(deps)
 	if _, err := collaborators.EnsureFirstManager(context.Background(), service.BootstrapInput{
@@ -94,10 +101,16 @@ func New(t testing.TB, opts ...Options) *API {
 	logs := &bytes.Buffer{}
 	mu := &sync.Mutex{}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
-	handler := apihttp.NewHandler(apihttp.Config{
+	cfg := apihttp.Config{
 		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
 		Logger: logger, RequestTimeout: 5 * time.Second,
-	})
+	}
+	for _, o := range opts {
+		if o.Config != nil {
+			o.Config(&cfg)
+		}
+	}
+	handler := apihttp.NewHandler(cfg)
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
 	return a

@@ -70,11 +70,13 @@ func (s *server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 
+		panicked := false
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
+				panicked = true
 				err := fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 				if ww.Status() == 0 {
 					s.writeError(ww, r, err)
@@ -97,7 +99,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten())
 			if s.cfg.Observe != nil {
 				s.cfg.Observe(RequestRecord{Method: r.Method, Route: route, Status: status,
-					Duration: time.Since(start), RequestID: id, CollaboratorID: info.collaboratorID, Err: info.err})
+					Duration: time.Since(start), RequestID: id, CollaboratorID: info.collaboratorID, Err: info.err, Panic: panicked})
 			}
 		}()
 		next.ServeHTTP(ww, r)
@@ -114,6 +116,9 @@ type RequestRecord struct {
 	CollaboratorID string
 	// Err is the internal error behind a 5xx answer, if any.
 	Err error
+	// Panic is set when the handler panicked (Err then holds the value and
+	// the stack).
+	Panic bool
 }
 
 // authenticate requires a valid access token and puts the caller in the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/cors"
 
 	"epicevents/internal/service"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Observe, when set, hears of every finished request.
 	Observe func(RequestRecord)
+	// Metrics, when set, answers GET /metrics.
+	Metrics http.Handler
+	// CORSAllowedOrigins turns CORS on for these origins; empty means off.
+	CORSAllowedOrigins []string
 }
 
 type server struct {
@@ -48,11 +53,17 @@ func NewHandler(cfg Config) http.Handler {
 func (s *server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.observe)
+	if len(s.cfg.CORSAllowedOrigins) > 0 {
+		r.Use(corsHandler(s.cfg.CORSAllowedOrigins))
+	}
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.cfg.Metrics)
+	}
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(apiHeaders)
@@ -108,4 +119,17 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// corsHandler lets browser front ends on the listed origins call the API
+// with bearer tokens (no cookies, so no credentials mode), and read the
+// headers they need.
+func corsHandler(origins []string) func(http.Handler) http.Handler {
+	return cors.Handler(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key"},
+		ExposedHeaders: []string{"ETag", "Location", "Retry-After", "X-Request-Id"},
+		MaxAge:         600,
+	})
 }
