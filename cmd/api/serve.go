@@ -130,8 +130,8 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		// The parse error may quote the DSN, which holds a key: keep it out.
 		return fail(errors.New("SENTRY_DSN: is not a valid Sentry DSN"))
 	}
-	prevCleanup = a.cleanup
-	a.cleanup = func() { reporter.Flush(2 * time.Second); reporter.Close(); prevCleanup() }
+	closePool := a.cleanup
+	a.cleanup = func() { reporter.Flush(2 * time.Second); reporter.Close(); closePool() }
 	if reporter.Enabled() {
 		log.Info("reporting errors to Sentry", "environment", cfg.SentryEnvironment)
 	}

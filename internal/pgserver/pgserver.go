@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ type Server struct {
 	Port    int
 	cmd     *exec.Cmd
 	done    chan error
+	stop    sync.Once
 }
 
 // URL connects as the superuser "postgres" over TCP.
@@ -223,16 +225,19 @@ func (s *Server) waitReady(ctx context.Context) error {
 }
 
 // Stop shuts the server down quickly (fast shutdown) and waits for it.
+// Calling it again does nothing.
 func (s *Server) Stop() error {
 	if s.cmd.Process == nil {
 		return nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	s.stop.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-s.done:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
 	return nil
 }
