@@ -9,12 +9,14 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -459,7 +461,8 @@ func TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase(t *testing.T) {
 	}
 }
 
-// The secrets are checked by TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase.
+// The replicas' secrets are checked by
+// TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase.
 func TestScaledProfileRoundRobinsOverThreeReplicasBehindATrustedProxy(t *testing.T) {
 	t.Parallel()
 	c := loadCompose(t)
@@ -544,5 +547,75 @@ func TestScaledProfileRoundRobinsOverThreeReplicasBehindATrustedProxy(t *testing
 				t.Fatalf("%s: SHUTDOWN_DELAY %s is shorter than the proxy's health-check interval %s", r, cfg.ShutdownDelay, interval)
 			}
 		}
+	}
+}
+
+// The operations guide documents every variable the binary reads.
+func TestOperationsGuideListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	var docs strings.Builder
+	for _, name := range []string{"docs/operations.md", "README.md"} {
+		if b, err := os.ReadFile(filepath.Join(repoRoot, name)); err == nil {
+			docs.Write(b)
+		}
+	}
+	var missing []string
+	for name := range namesRead(t) {
+		base := strings.TrimSuffix(name, "_FILE")
+		if !strings.Contains(docs.String(), "| `"+base+"` |") {
+			missing = append(missing, base)
+		}
+	}
+	slices.Sort(missing)
+	if missing = slices.Compact(missing); len(missing) > 0 {
+		t.Fatalf("the environment table of docs/operations.md (or README.md) lacks %v", missing)
+	}
+}
+
+func TestMakeSecretsCreatesEachSecretOnceAndKeepsIt(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "deploy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "deploy", "make-secrets.sh")
+	if err := os.WriteFile(script, []byte(repoFile(t, "deploy/make-secrets.sh")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runScript := func() map[string]string {
+		if out, err := exec.Command(sh, script).CombinedOutput(); err != nil {
+			t.Fatalf("make-secrets.sh: %v\n%s", err, out)
+		}
+		values := map[string]string{}
+		for name := range loadCompose(t).Secrets {
+			p := filepath.Join(dir, "secrets", name)
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o644 {
+				t.Fatalf("%s has mode %v", name, st.Mode().Perm())
+			}
+			b, _ := os.ReadFile(p)
+			if len(b) < 24 || strings.ContainsAny(string(b), "\n/+= ") {
+				t.Fatalf("%s: %d bytes, want a long URL-safe value", name, len(b))
+			}
+			values[name] = string(b)
+		}
+		return values
+	}
+	first := runScript()
+	if st, _ := os.Stat(filepath.Join(dir, "secrets")); st.Mode().Perm() != 0o700 {
+		t.Fatalf("secrets/ has mode %v", st.Mode().Perm())
+	}
+	if len(first["jwt_secret"]) < 32 {
+		t.Fatal("the JWT secret is shorter than the binary accepts")
+	}
+	if again := runScript(); !maps.Equal(first, again) {
+		t.Fatal("a second run changed existing secrets")
 	}
 }
