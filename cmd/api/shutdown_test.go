@@ -56,7 +56,7 @@ func freeAddr(t *testing.T) string {
 func TestBinaryDrainsOnSIGTERMAndExitsZero(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const version, password, delay = "9.9.9-test", "shutdown-test-manager-password", time.Second
+	const version, password, delay = "9.9.9-test", "shutdown-test-manager-password", 2 * time.Second
 	bin := buildBinary(t, version)
 	url := dbtest.URL(t)
 	addr := freeAddr(t)
