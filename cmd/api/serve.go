@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -231,11 +232,9 @@ func startEmbedded(ctx context.Context, stderr io.Writer) (*embeddedDB, error) {
 		return nil, err
 	}
 	if pgserver.NeedsUnprivilegedUser() && !pgserver.Reachable(base) {
-		sum := 0
-		for _, c := range base {
-			sum = sum*31 + int(c)
-		}
-		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", uint32(sum)))
+		// One directory per checkout, outside the unreachable one.
+		sum := sha256.Sum256([]byte(base))
+		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", sum[:6]))
 	}
 	if err := os.MkdirAll(base, 0o711); err != nil {
 		return nil, fmt.Errorf("embedded database directory: %w", err)
