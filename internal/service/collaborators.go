@@ -140,11 +140,11 @@ func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id string) (Col
 		return Collaborator{}, errNotFound("collaborator")
 	}
 	row, err := s.Store.GetCollaborator(ctx, uid)
-	if errors.Is(err, db.ErrNotFound) || errors.Is(db.Classify(err), db.ErrNotFound) {
+	switch err = db.Classify(err); {
+	case errors.Is(err, db.ErrNotFound):
 		return Collaborator{}, errNotFound("collaborator")
-	}
-	if err != nil {
-		return Collaborator{}, fromDB(db.Classify(err))
+	case err != nil:
+		return Collaborator{}, fromDB(err)
 	}
 	return toCollaborator(row), nil
 }
