@@ -271,3 +271,23 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// Refresh reads the collaborator's state itself, like every request does,
+// even when no session was revoked.
+func TestRefreshChecksTheCollaboratorNow(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	id, _ := api.CreateCollaborator("bill", "commercial")
+	_, token := api.LoginPair("bill", apitest.CollaboratorPassword)
+	for _, state := range []string{"is_active = false", "deleted_at = now()"} {
+		if _, err := api.Pool.Exec(t.Context(), `UPDATE collaborators SET `+state+` WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		apitest.AssertProblem(t, refresh(api, token), http.StatusUnauthorized, "unauthenticated")
+		if _, err := api.Pool.Exec(t.Context(), `UPDATE collaborators SET is_active = true, deleted_at = NULL WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The refusals neither rotated the token nor ended the session.
+	refreshOK(t, api, token)
+}

@@ -125,6 +125,7 @@ func (a *AuthService) beginAttempt(ctx context.Context, account string, addr net
 	since := now.Add(-l.Window)
 	var wait time.Duration
 	err := a.Store.InTx(ctx, func(q *db.Queries) error {
+		wait = 0 // a retried transaction starts over
 		if err := q.LockLoginAccount(ctx, at.account); err != nil {
 			return err
 		}
