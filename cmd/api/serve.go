@@ -139,10 +139,15 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
 		Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+	}, service.LoginLimits{
+		LockoutThreshold: cfg.LoginLockoutThreshold, LockoutBase: cfg.LoginLockoutBase,
+		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
+		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
 	})
 	a.handler = apihttp.NewHandler(apihttp.Config{
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
+		TrustedProxies: cfg.TrustedProxies,
 		Ready:          readiness(pool, a.draining),
 	})
 	if embedded {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,10 @@ type API struct {
 // Options adjust the API under test.
 type Options struct {
 	Tokens func(*service.TokenConfig)
+	// Limits adjusts login throttling (the contract's defaults otherwise).
+	Limits func(*service.LoginLimits)
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // New builds the API with the first manager created and logged in.
@@ -80,10 +85,16 @@ func New(t testing.TB, opts ...Options) *API {
 	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
+	var limits service.LoginLimits
+	var trusted []netip.Prefix
 	for _, o := range opts {
 		if o.Tokens != nil {
 			o.Tokens(&tokens)
 		}
+		if o.Limits != nil {
+			o.Limits(&limits)
+		}
+		trusted = append(trusted, o.TrustedProxies...)
 	}
 	collaborators := service.NewCollaboratorService(deps)
 	if _, err := collaborators.EnsureFirstManager(context.Background(), service.BootstrapInput{
@@ -95,8 +106,8 @@ func New(t testing.TB, opts ...Options) *API {
 	mu := &sync.Mutex{}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
 	handler := apihttp.NewHandler(apihttp.Config{
-		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
-		Logger: logger, RequestTimeout: 5 * time.Second,
+		Auth: service.NewAuthService(deps, tokens, limits), Collaborators: collaborators,
+		Logger: logger, RequestTimeout: 5 * time.Second, TrustedProxies: trusted,
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
@@ -144,6 +155,8 @@ type Request struct {
 	// Body is marshalled as JSON unless it is a string, sent as is.
 	Body   any
 	Header map[string]string
+	// RemoteAddr is the peer's address ("192.0.2.1:1234" when empty).
+	RemoteAddr string
 }
 
 // Do sends a request through the router.
@@ -170,6 +183,9 @@ func (a *API) Do(req Request) Response {
 	}
 	for k, v := range req.Header {
 		r.Header.Set(k, v)
+	}
+	if req.RemoteAddr != "" {
+		r.RemoteAddr = req.RemoteAddr
 	}
 	w := httptest.NewRecorder()
 	a.Handler.ServeHTTP(w, r)
@@ -200,11 +216,20 @@ func (a *API) Delete(path, token string) Response {
 // Login returns an access token, failing the test when login fails.
 func (a *API) Login(username, password string) string {
 	a.T.Helper()
+	access, _ := a.LoginPair(username, password)
+	return access
+}
+
+// LoginPair returns an access token and a refresh token, failing the test
+// when login fails.
+func (a *API) LoginPair(username, password string) (access, refresh string) {
+	a.T.Helper()
 	res := a.Post("/v1/auth/login", "", map[string]string{"username": username, "password": password})
 	if res.Status != http.StatusOK {
 		a.T.Fatalf("login %s: %d %s", username, res.Status, res.Body)
 	}
-	return res.JSON(a.T)["access_token"].(string)
+	body := res.JSON(a.T)
+	return body["access_token"].(string), body["refresh_token"].(string)
 }
 
 // CollaboratorPassword is the password of collaborators made by

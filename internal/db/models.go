@@ -37,6 +37,21 @@ type Collaborator struct {
 	UpdatedAt      time.Time
 }
 
+type LoginFailure struct {
+	ID      int64
+	Account string
+	Address string
+	At      time.Time
+}
+
+type LoginLockout struct {
+	Account       string
+	Address       string
+	Failures      int32
+	LastFailureAt time.Time
+	LockedUntil   *time.Time
+}
+
 type Permission struct {
 	Name string
 }

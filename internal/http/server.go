@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +21,9 @@ type Config struct {
 	Collaborators  *service.CollaboratorService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For entries name the
+	// client address (for login throttling).
+	TrustedProxies []netip.Prefix
 	// Ready reports whether the database answers and is migrated.
 	Ready func(ctx context.Context) error
 	// Observe, when set, hears of every finished request.
@@ -57,12 +61,14 @@ func (s *server) routes() chi.Router {
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(apiHeaders)
 		r.Post("/auth/login", s.login)
+		r.Post("/auth/refresh", s.refresh)
 
 		// Authentication is chained per route (not on a sub-router), so an
 		// unknown path or method answers 404 or 405 before asking who calls.
 		authed := r.With(s.authenticate)
 		authed.Post("/auth/logout", s.logout)
 		authed.Get("/me", s.me)
+		authed.Put("/me/password", s.changePassword)
 
 		can := func(permissions ...string) chi.Router {
 			return authed.With(s.requirePermission(permissions...))

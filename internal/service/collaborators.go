@@ -381,10 +381,12 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		if p.DeletedAt != nil {
 			action = ActionDelete
 		}
-		// Deactivation, deletion and a department change end access on the
-		// next request by themselves (each request reads the collaborator's
-		// state); a new password ends every open session.
-		if p.PasswordHash != cur.PasswordHash {
+		// Every request reads the collaborator's state, so deactivation,
+		// deletion and a department change apply on the next request by
+		// themselves. A new password, a deactivation or a deletion also
+		// ends every open session, so that a reactivated collaborator logs
+		// in afresh instead of finding old tokens alive again.
+		if p.PasswordHash != cur.PasswordHash || !p.IsActive || p.DeletedAt != nil {
 			if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{CollaboratorID: cur.ID, Now: now}); err != nil {
 				return err
 			}
