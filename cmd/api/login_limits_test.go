@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-func envOf(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
-}
-
 func TestLoginLimitsDefaultToTheContract(t *testing.T) {
 	t.Parallel()
 	c, err := loadConfig(envOf(nil))
