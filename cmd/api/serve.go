@@ -143,6 +143,8 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          readiness(pool, a.draining),
+
+		Clients: service.NewClientService(deps),
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

@@ -97,6 +97,8 @@ func New(t testing.TB, opts ...Options) *API {
 	handler := apihttp.NewHandler(apihttp.Config{
 		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
 		Logger: logger, RequestTimeout: 5 * time.Second,
+
+		Clients: service.NewClientService(deps),
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
@@ -263,4 +265,14 @@ func FieldsOf(body map[string]any) []string {
 		out = append(out, e.(map[string]any)["field"].(string))
 	}
 	return out
+}
+
+// Caller returns the collaborator id behind an access token.
+func (a *API) Caller(token string) string {
+	a.T.Helper()
+	res := a.Get("/v1/me", token)
+	if res.Status != http.StatusOK {
+		a.T.Fatalf("me: %d %s", res.Status, res.Body)
+	}
+	return res.JSON(a.T)["id"].(string)
 }

@@ -104,3 +104,11 @@ func parseIfMatch(r *http.Request) service.IfMatch {
 	}
 	return m
 }
+
+// nonEmpty reads a filter whose value may not be empty when given.
+func (q *queryReader) nonEmpty(name string) string {
+	if q.values.Has(name) && q.values.Get(name) == "" {
+		q.fail(name, "must not be empty")
+	}
+	return q.values.Get(name)
+}

@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Auth           *service.AuthService
 	Collaborators  *service.CollaboratorService
+	Clients        *service.ClientService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// Ready reports whether the database answers and is migrated.
@@ -72,6 +73,11 @@ func (s *server) routes() chi.Router {
 		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
 		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
 		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
+
+		can(service.PermClientRead).Get("/clients", s.listClients)
+		can(service.PermClientCreate).Post("/clients", s.createClient)
+		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
+		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
 	})
 	return r
 }
