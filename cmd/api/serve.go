@@ -144,7 +144,8 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          readiness(pool, a.draining),
 
-		Clients: service.NewClientService(deps),
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

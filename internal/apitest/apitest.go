@@ -98,7 +98,8 @@ func New(t testing.TB, opts ...Options) *API {
 		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
 		Logger: logger, RequestTimeout: 5 * time.Second,
 
-		Clients: service.NewClientService(deps),
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)

@@ -19,6 +19,7 @@ type Config struct {
 	Auth           *service.AuthService
 	Collaborators  *service.CollaboratorService
 	Clients        *service.ClientService
+	Contracts      *service.ContractService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// Ready reports whether the database answers and is migrated.
@@ -78,6 +79,11 @@ func (s *server) routes() chi.Router {
 		can(service.PermClientCreate).Post("/clients", s.createClient)
 		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
 		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
+
+		can(service.PermContractRead).Get("/contracts", s.listContracts)
+		can(service.PermContractCreate).Post("/contracts", s.createContract)
+		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
+		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
 	})
 	return r
 }
