@@ -20,6 +20,7 @@ type Config struct {
 	Collaborators  *service.CollaboratorService
 	Clients        *service.ClientService
 	Contracts      *service.ContractService
+	Events         *service.EventService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// Ready reports whether the database answers and is migrated.
@@ -84,6 +85,11 @@ func (s *server) routes() chi.Router {
 		can(service.PermContractCreate).Post("/contracts", s.createContract)
 		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
 		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
+
+		can(service.PermEventRead).Get("/events", s.listEvents)
+		can(service.PermEventCreateOwn).Post("/events", s.createEvent)
+		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
+		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
 	})
 	return r
 }
