@@ -24,11 +24,11 @@ func (q *Queries) CountClientsOfCommercial(ctx context.Context, commercialID uui
 }
 
 const countUpcomingEventsOfSupport = `-- name: CountUpcomingEventsOfSupport :one
-SELECT count(*) FROM events WHERE support_id = $1 AND end_at > $2
+SELECT count(*) FROM events WHERE support_id = $1::uuid AND end_at > $2
 `
 
 type CountUpcomingEventsOfSupportParams struct {
-	SupportID *uuid.UUID
+	SupportID uuid.UUID
 	Now       time.Time
 }
 
@@ -99,15 +99,15 @@ func (q *Queries) MoveClients(ctx context.Context, arg MoveClientsParams) ([]uui
 }
 
 const moveUpcomingEvents = `-- name: MoveUpcomingEvents :many
-UPDATE events SET support_id = $1, version = version + 1, updated_at = $2
-WHERE support_id = $3 AND end_at > $2
+UPDATE events SET support_id = $1::uuid, version = version + 1, updated_at = $2
+WHERE support_id = $3::uuid AND end_at > $2
 RETURNING id
 `
 
 type MoveUpcomingEventsParams struct {
-	ToID   *uuid.UUID
+	ToID   uuid.UUID
 	Now    time.Time
-	FromID *uuid.UUID
+	FromID uuid.UUID
 }
 
 func (q *Queries) MoveUpcomingEvents(ctx context.Context, arg MoveUpcomingEventsParams) ([]uuid.UUID, error) {

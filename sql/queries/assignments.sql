@@ -7,7 +7,7 @@ SELECT * FROM collaborators WHERE id = @id FOR SHARE;
 SELECT count(*) FROM clients WHERE commercial_id = @commercial_id;
 
 -- name: CountUpcomingEventsOfSupport :one
-SELECT count(*) FROM events WHERE support_id = @support_id AND end_at > @now;
+SELECT count(*) FROM events WHERE support_id = @support_id::uuid AND end_at > @now;
 
 -- name: MoveClients :many
 UPDATE clients SET commercial_id = @to_id, version = version + 1, updated_at = @now
@@ -15,6 +15,6 @@ WHERE commercial_id = @from_id
 RETURNING id;
 
 -- name: MoveUpcomingEvents :many
-UPDATE events SET support_id = @to_id, version = version + 1, updated_at = @now
-WHERE support_id = @from_id AND end_at > @now
+UPDATE events SET support_id = @to_id::uuid, version = version + 1, updated_at = @now
+WHERE support_id = @from_id::uuid AND end_at > @now
 RETURNING id;
