@@ -147,6 +147,8 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Clients:   service.NewClientService(deps),
 		Contracts: service.NewContractService(deps),
 		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

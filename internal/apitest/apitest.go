@@ -101,6 +101,8 @@ func New(t testing.TB, opts ...Options) *API {
 		Clients:   service.NewClientService(deps),
 		Contracts: service.NewContractService(deps),
 		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)

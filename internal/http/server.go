@@ -21,6 +21,7 @@ type Config struct {
 	Clients        *service.ClientService
 	Contracts      *service.ContractService
 	Events         *service.EventService
+	Idempotency    *service.IdempotencyService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// Ready reports whether the database answers and is migrated.
@@ -71,23 +72,23 @@ func (s *server) routes() chi.Router {
 			return authed.With(s.requirePermission(permissions...))
 		}
 		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
-		can(service.PermCollaboratorCreate).Post("/collaborators", s.createCollaborator)
+		can(service.PermCollaboratorCreate).With(s.idempotent).Post("/collaborators", s.createCollaborator)
 		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
 		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
 		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
 
 		can(service.PermClientRead).Get("/clients", s.listClients)
-		can(service.PermClientCreate).Post("/clients", s.createClient)
+		can(service.PermClientCreate).With(s.idempotent).Post("/clients", s.createClient)
 		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
 		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
 
 		can(service.PermContractRead).Get("/contracts", s.listContracts)
-		can(service.PermContractCreate).Post("/contracts", s.createContract)
+		can(service.PermContractCreate).With(s.idempotent).Post("/contracts", s.createContract)
 		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
 		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
 
 		can(service.PermEventRead).Get("/events", s.listEvents)
-		can(service.PermEventCreateOwn).Post("/events", s.createEvent)
+		can(service.PermEventCreateOwn).With(s.idempotent).Post("/events", s.createEvent)
 		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
 		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
 	})
