@@ -149,6 +149,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Events:    service.NewEventService(deps),
 
 		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

@@ -103,6 +103,7 @@ func New(t testing.TB, opts ...Options) *API {
 		Events:    service.NewEventService(deps),
 
 		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)

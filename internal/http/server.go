@@ -22,6 +22,7 @@ type Config struct {
 	Contracts      *service.ContractService
 	Events         *service.EventService
 	Idempotency    *service.IdempotencyService
+	History        *service.HistoryService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// Ready reports whether the database answers and is migrated.
@@ -91,6 +92,11 @@ func (s *server) routes() chi.Router {
 		can(service.PermEventCreateOwn).With(s.idempotent).Post("/events", s.createEvent)
 		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
 		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
+
+		can(service.PermAuditRead).Get("/collaborators/{id}/history", s.history(service.RecordCollaborator))
+		can(service.PermAuditRead).Get("/clients/{id}/history", s.history(service.RecordClient))
+		can(service.PermAuditRead).Get("/contracts/{id}/history", s.history(service.RecordContract))
+		can(service.PermAuditRead).Get("/events/{id}/history", s.history(service.RecordEvent))
 	})
 	return r
 }
