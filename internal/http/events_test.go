@@ -177,3 +177,44 @@ func TestEventUpdatesBySupportAndManagement(t *testing.T) {
 		t.Fatalf("audit rows = %d, want 4", n)
 	}
 }
+
+func TestEventIfMatchNoOpAndNotFound(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, bill := api.CreateCollaborator("bill", "commercial")
+	kateID, kate := api.CreateCollaborator("kate", "support")
+	contractID := newContract(t, api, newClient(t, api, bill), "100", true)
+	id := newEvent(t, api, bill, contractID, time.Hour)
+	path := "/v1/events/" + id
+	res := api.Get(path, kate)
+	if expect(t, res, 200); res.Header.Get("ETag") != `"1"` {
+		t.Fatalf("ETag %q", res.Header.Get("ETag"))
+	}
+	if res := api.Get("/v1/contracts/"+contractID, kate); res.Header.Get("ETag") != `"1"` {
+		t.Fatalf("contract ETag %q", res.Header.Get("ETag"))
+	}
+	assign := map[string]any{"support_id": kateID}
+	apitest.AssertProblem(t, withHeader(api, "PATCH", path, api.ManagerToken, assign, map[string]string{"If-Match": `W/"1"`}), 412, "precondition-failed")
+	apitest.AssertProblem(t, withHeader(api, "PATCH", path, api.ManagerToken, assign, map[string]string{"If-Match": `"2"`}), 412, "precondition-failed")
+	res = withHeader(api, "PATCH", path, api.ManagerToken, assign, map[string]string{"If-Match": `"1"`})
+	if expect(t, res, 200); res.Header.Get("ETag") != `"2"` {
+		t.Fatalf("ETag after update %q", res.Header.Get("ETag"))
+	}
+	// Sending back what is there changes nothing.
+	current := expect(t, api.Get(path, kate), 200)
+	api.Clock.Advance(time.Minute)
+	again := expect(t, api.Patch(path, kate, map[string]any{"name": current["name"], "start_at": current["start_at"],
+		"end_at": current["end_at"], "attendees": current["attendees"]}), 200)
+	if again["version"].(float64) != 2 || again["updated_at"] != current["updated_at"] || auditCount(api, id) != 2 {
+		t.Fatalf("no-op moved the event: %v", again)
+	}
+	for _, p := range []string{"/v1/events/00000000-0000-4000-8000-000000000000", "/v1/events/123", "/v1/contracts/00000000-0000-4000-8000-000000000000", "/v1/contracts/x"} {
+		apitest.AssertProblem(t, api.Get(p, kate), 404, "not-found")
+	}
+	apitest.AssertProblem(t, api.Patch("/v1/events/00000000-0000-4000-8000-000000000000", api.ManagerToken, map[string]any{}), 404, "not-found")
+	res = api.Do(apitest.Request{Method: "DELETE", Path: path, Token: api.ManagerToken})
+	apitest.AssertProblem(t, res, 405, "method-not-allowed")
+	if allow := res.Header.Values("Allow"); len(allow) == 0 {
+		t.Fatalf("no Allow header")
+	}
+}
