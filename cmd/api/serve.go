@@ -149,6 +149,13 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		RequestTimeout: cfg.RequestTimeout,
 		TrustedProxies: cfg.TrustedProxies,
 		Ready:          readiness(pool, a.draining),
+
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
+		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

@@ -108,6 +108,13 @@ func New(t testing.TB, opts ...Options) *API {
 	handler := apihttp.NewHandler(apihttp.Config{
 		Auth: service.NewAuthService(deps, tokens, limits), Collaborators: collaborators,
 		Logger: logger, RequestTimeout: 5 * time.Second, TrustedProxies: trusted,
+
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
+		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
@@ -288,4 +295,14 @@ func FieldsOf(body map[string]any) []string {
 		out = append(out, e.(map[string]any)["field"].(string))
 	}
 	return out
+}
+
+// Caller returns the collaborator id behind an access token.
+func (a *API) Caller(token string) string {
+	a.T.Helper()
+	res := a.Get("/v1/me", token)
+	if res.Status != http.StatusOK {
+		a.T.Fatalf("me: %d %s", res.Status, res.Body)
+	}
+	return res.JSON(a.T)["id"].(string)
 }

@@ -21,6 +21,35 @@ type AuditEntry struct {
 	At         time.Time
 }
 
+type Client struct {
+	ID             uuid.UUID
+	FullName       string
+	Email          string
+	Phone          string
+	CompanyName    string
+	CommercialID   uuid.UUID
+	FirstContactAt time.Time
+	LastContactAt  time.Time
+	Version        int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type ClientDetail struct {
+	ID                 uuid.UUID
+	FullName           string
+	Email              string
+	Phone              string
+	CompanyName        string
+	CommercialID       uuid.UUID
+	CommercialFullName string
+	FirstContactAt     time.Time
+	LastContactAt      time.Time
+	Version            int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
 type Collaborator struct {
 	ID             uuid.UUID
 	EmployeeNumber int32
@@ -35,6 +64,86 @@ type Collaborator struct {
 	Version        int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+type Contract struct {
+	ID          uuid.UUID
+	ClientID    uuid.UUID
+	TotalAmount string
+	AmountDue   string
+	Currency    string
+	Signed      bool
+	SignedAt    *time.Time
+	Version     int32
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type ContractDetail struct {
+	ID                 uuid.UUID
+	ClientID           uuid.UUID
+	ClientFullName     string
+	ClientCompanyName  string
+	CommercialID       uuid.UUID
+	CommercialFullName string
+	TotalAmount        string
+	AmountDue          string
+	Currency           string
+	Signed             bool
+	SignedAt           *time.Time
+	Version            int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+type Event struct {
+	ID         uuid.UUID
+	ContractID uuid.UUID
+	Name       string
+	SupportID  *uuid.UUID
+	StartAt    time.Time
+	EndAt      time.Time
+	Timezone   string
+	Location   string
+	Attendees  int32
+	Notes      string
+	Version    int32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type EventDetail struct {
+	ID              uuid.UUID
+	Name            string
+	ContractID      uuid.UUID
+	ClientID        uuid.UUID
+	ClientFullName  string
+	ClientEmail     string
+	ClientPhone     string
+	CommercialID    uuid.UUID
+	SupportID       *uuid.UUID
+	SupportFullName string
+	StartAt         time.Time
+	EndAt           time.Time
+	Timezone        string
+	Location        string
+	Attendees       int32
+	Notes           string
+	Version         int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type IdempotencyKey struct {
+	CollaboratorID uuid.UUID
+	Key            string
+	Fingerprint    []byte
+	CreatedAt      time.Time
+	Status         *int32
+	ContentType    string
+	Location       string
+	Etag           string
+	Body           []byte
 }
 
 type LoginFailure struct {

@@ -19,6 +19,11 @@ import (
 type Config struct {
 	Auth           *service.AuthService
 	Collaborators  *service.CollaboratorService
+	Clients        *service.ClientService
+	Contracts      *service.ContractService
+	Events         *service.EventService
+	Idempotency    *service.IdempotencyService
+	History        *service.HistoryService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For entries name the
@@ -74,10 +79,30 @@ func (s *server) routes() chi.Router {
 			return authed.With(s.requirePermission(permissions...))
 		}
 		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
-		can(service.PermCollaboratorCreate).Post("/collaborators", s.createCollaborator)
+		can(service.PermCollaboratorCreate).With(s.idempotent).Post("/collaborators", s.createCollaborator)
 		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
 		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
 		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
+
+		can(service.PermClientRead).Get("/clients", s.listClients)
+		can(service.PermClientCreate).With(s.idempotent).Post("/clients", s.createClient)
+		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
+		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
+
+		can(service.PermContractRead).Get("/contracts", s.listContracts)
+		can(service.PermContractCreate).With(s.idempotent).Post("/contracts", s.createContract)
+		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
+		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
+
+		can(service.PermEventRead).Get("/events", s.listEvents)
+		can(service.PermEventCreateOwn).With(s.idempotent).Post("/events", s.createEvent)
+		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
+		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
+
+		can(service.PermAuditRead).Get("/collaborators/{id}/history", s.history(service.RecordCollaborator))
+		can(service.PermAuditRead).Get("/clients/{id}/history", s.history(service.RecordClient))
+		can(service.PermAuditRead).Get("/contracts/{id}/history", s.history(service.RecordContract))
+		can(service.PermAuditRead).Get("/events/{id}/history", s.history(service.RecordEvent))
 	})
 	return r
 }

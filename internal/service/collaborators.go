@@ -348,10 +348,13 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		if cur.DeletedAt != nil {
 			return errNotFound("collaborator")
 		}
+		var target *db.Collaborator
 		if reassignTo != nil {
-			if _, err := s.reassignTarget(ctx, q, cur, *reassignTo); err != nil {
+			t, err := s.reassignTarget(ctx, q, cur, *reassignTo)
+			if err != nil {
 				return err
 			}
+			target = &t
 		}
 		p, ch, err := apply(cur)
 		if err != nil {
@@ -372,6 +375,11 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 			return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
 		}
 		now := s.now()
+		if removes {
+			if err := handOver(ctx, q, &caller, cur.ID, target, now); err != nil {
+				return err
+			}
+		}
 		p.Now = now
 		row, err := q.UpdateCollaborator(ctx, p)
 		if err != nil {
@@ -398,6 +406,49 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		return nil
 	})
 	return fromDB(err)
+}
+
+// handOver moves the clients a leaving collaborator owns and the upcoming
+// events they support to target, with an audit row per moved record; with
+// no target, having any is 409 collaborator-has-dependents.
+func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID, target *db.Collaborator, now time.Time) error {
+	if target == nil {
+		clients, err := q.CountClientsOfCommercial(ctx, from)
+		if err != nil {
+			return err
+		}
+		events, err := q.CountUpcomingEventsOfSupport(ctx, db.CountUpcomingEventsOfSupportParams{SupportID: from, Now: now})
+		if err != nil {
+			return err
+		}
+		if clients > 0 || events > 0 {
+			return Errorf(CodeHasDependents,
+				"This collaborator still owns %d client(s) and supports %d upcoming event(s); name reassign_to to hand them over.",
+				clients, events)
+		}
+		return nil
+	}
+	moved := Changes{"commercial_id": {From: from.String(), To: target.ID.String()}}
+	clients, err := q.MoveClients(ctx, db.MoveClientsParams{FromID: from, ToID: target.ID, Now: now})
+	if err != nil {
+		return err
+	}
+	for _, id := range clients {
+		if err := appendAudit(ctx, q, caller, RecordClient, id, ActionUpdate, moved, now); err != nil {
+			return err
+		}
+	}
+	moved = Changes{"support_id": {From: from.String(), To: target.ID.String()}}
+	events, err := q.MoveUpcomingEvents(ctx, db.MoveUpcomingEventsParams{FromID: from, ToID: target.ID, Now: now})
+	if err != nil {
+		return err
+	}
+	for _, id := range events {
+		if err := appendAudit(ctx, q, caller, RecordEvent, id, ActionUpdate, moved, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reassignTarget checks that reassign_to names another active collaborator
