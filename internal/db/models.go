@@ -19,6 +19,7 @@ type AuditEntry struct {
 	Changes    []byte
 	RequestID  string
 	At         time.Time
+	Seq        int64
 }
 
 type Client struct {

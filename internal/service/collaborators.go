@@ -168,14 +168,14 @@ var collaboratorSorts = []string{"last_name", "-created_at"}
 
 // List pages through collaborators that are not deleted.
 func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollaboratorsInput) (Page[Collaborator], error) {
-	var fields []FieldError
+	var departmentErr error
 	if in.Department != "" && !isDepartment(in.Department) {
-		fields = append(fields, FieldError{Field: "department", Message: "must be one of commercial, support, management"})
+		departmentErr = InvalidField("department", "must be one of commercial, support, management")
 	}
 	lq, err := newListQuery("collaborators", in.PageInput, collaboratorSorts,
 		in.Department, boolFilter(in.Active), in.Q)
-	if err != nil || len(fields) > 0 {
-		return Page[Collaborator]{}, mergeInvalid(err, fields)
+	if err != nil || departmentErr != nil {
+		return Page[Collaborator]{}, joinInvalid(err, departmentErr)
 	}
 	department := optional(in.Department)
 	q := optional(likePattern(in.Q))
@@ -195,13 +195,9 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 			AfterLastName: afterName, AfterID: afterID, RowLimit: lq.fetchLimit(),
 		})
 	default:
-		var afterCreated *time.Time
-		if lq.after != nil {
-			t, perr := time.Parse(time.RFC3339Nano, lq.after.Key)
-			if perr != nil {
-				return Page[Collaborator]{}, Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
-			}
-			afterCreated = &t
+		afterCreated, cerr := afterInstant(lq)
+		if cerr != nil {
+			return Page[Collaborator]{}, cerr
 		}
 		rows, err = s.Store.ListCollaboratorsByCreatedDesc(ctx, db.ListCollaboratorsByCreatedDescParams{
 			Department: department, Active: in.Active, Q: q,
@@ -483,19 +479,4 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// mergeInvalid joins validation errors from several checks into one.
-func mergeInvalid(err error, fields []FieldError) error {
-	var verr *Error
-	if err != nil {
-		if !errors.As(err, &verr) || verr.Code != CodeValidation {
-			if len(fields) > 0 {
-				return Invalid(fields...)
-			}
-			return err
-		}
-		return Invalid(append(fields, verr.Fields...)...)
-	}
-	return Invalid(fields...)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,7 @@ type AuditEntry struct {
 	Changes   Changes
 	RequestID string
 	At        time.Time
+	seq       int64 // the write order, for paging
 }
 
 // HistoryService reads the audit trail (audit:read, on the route).
@@ -50,23 +52,23 @@ func (s *HistoryService) History(ctx context.Context, _ Caller, recordType, id s
 	if err := s.exists(ctx, recordType, uid); err != nil {
 		return Page[AuditEntry]{}, err
 	}
-	after, err := afterInstant(lq)
-	if err != nil {
-		return Page[AuditEntry]{}, err
-	}
-	var afterID uuid.UUID
+	var afterSeq *int64
 	if lq.after != nil {
-		afterID = lq.after.ID
+		seq, err := strconv.ParseInt(lq.after.Key, 10, 64)
+		if err != nil {
+			return Page[AuditEntry]{}, errBadCursor
+		}
+		afterSeq = &seq
 	}
 	rows, err := s.Store.ListAuditEntries(ctx, db.ListAuditEntriesParams{
-		RecordType: recordType, RecordID: uid, AfterAt: after, AfterID: afterID, RowLimit: lq.fetchLimit(),
+		RecordType: recordType, RecordID: uid, AfterSeq: afterSeq, RowLimit: lq.fetchLimit(),
 	})
 	if err != nil {
 		return Page[AuditEntry]{}, fromDB(db.Classify(err))
 	}
 	entries := make([]AuditEntry, 0, len(rows))
 	for _, r := range rows {
-		e := AuditEntry{ID: r.ID, Action: r.Action, RequestID: r.RequestID, At: r.At.UTC(), Changes: Changes{}}
+		e := AuditEntry{ID: r.ID, seq: r.Seq, Action: r.Action, RequestID: r.RequestID, At: r.At.UTC(), Changes: Changes{}}
 		if r.ActorID != nil {
 			e.Actor = &CollaboratorRef{ID: *r.ActorID, FullName: r.ActorFullName}
 		}
@@ -78,7 +80,7 @@ func (s *HistoryService) History(ctx context.Context, _ Caller, recordType, id s
 		entries = append(entries, e)
 	}
 	return paginate(lq, entries, func(e AuditEntry) AuditEntry { return e }, func(e AuditEntry) (string, uuid.UUID) {
-		return formatInstant(e.At), e.ID
+		return strconv.FormatInt(e.seq, 10), e.ID
 	}), nil
 }
 
