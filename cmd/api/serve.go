@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/pgserver"
@@ -143,6 +144,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          readiness(pool, a.draining),
+		OpenAPI:        epicevents.OpenAPI,
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))
