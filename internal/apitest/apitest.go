@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"epicevents"
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
@@ -96,7 +97,7 @@ func New(t testing.TB, opts ...Options) *API {
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
 	handler := apihttp.NewHandler(apihttp.Config{
 		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
-		Logger: logger, RequestTimeout: 5 * time.Second,
+		Logger: logger, RequestTimeout: 5 * time.Second, OpenAPI: epicevents.OpenAPI,
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
@@ -144,9 +145,16 @@ type Request struct {
 	// Body is marshalled as JSON unless it is a string, sent as is.
 	Body   any
 	Header map[string]string
+	// OffContract marks a request the test sends outside openapi.yaml on
+	// purpose; it is then not checked even if the server accepts it. (A
+	// request answered with a 4xx or 5xx is never checked; its response
+	// always is.)
+	OffContract bool
 }
 
-// Do sends a request through the router.
+// Do sends a request through the router. Every exchange is checked against
+// openapi.yaml: the response always, the request when the server accepted
+// it (status below 400); a breach fails the test.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
 	var body io.Reader
@@ -171,9 +179,7 @@ func (a *API) Do(req Request) Response {
 	for k, v := range req.Header {
 		r.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
-	a.Handler.ServeHTTP(w, r)
-	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	return a.checked(a.Handler, nil, r, !req.OffContract)
 }
 
 // Get, Post, Patch and Delete are shorthands of Do.
