@@ -39,7 +39,6 @@ func problem(slug string, status int) string {
 type exchange struct {
 	name                 string
 	method, path, token  string
-	reqHeader            map[string]string
 	reqBody              string
 	status               int
 	header               map[string]string
