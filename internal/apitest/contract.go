@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -74,12 +75,9 @@ func (c *Contract) Check(req *http.Request, reqBody []byte, res Response, checkR
 	route, params, err := c.router.FindRoute(req)
 	switch {
 	case errors.Is(err, routers.ErrPathNotFound):
-		return c.checkUnrouted(res, http.StatusNotFound, "not-found")
+		return c.checkUnrouted(res, http.StatusNotFound, "NotFound")
 	case errors.Is(err, routers.ErrMethodNotAllowed):
-		if res.Header.Get("Allow") == "" {
-			return errors.New("405 without an Allow header")
-		}
-		return c.checkUnrouted(res, http.StatusMethodNotAllowed, "method-not-allowed")
+		return c.checkUnrouted(res, http.StatusMethodNotAllowed, "MethodNotAllowed")
 	case err != nil:
 		return err
 	}
@@ -112,30 +110,59 @@ func (c *Contract) Check(req *http.Request, reqBody []byte, res Response, checkR
 }
 
 // checkUnrouted checks an answer to a path or method the document does not
-// have: it can only be the router's own 404 or 405 problem.
-func (c *Contract) checkUnrouted(res Response, status int, slug string) error {
+// have: only the router's own 404 or 405 may answer it, as the named
+// response of the document's components describes.
+func (c *Contract) checkUnrouted(res Response, status int, response string) error {
 	if res.Status != status {
 		return fmt.Errorf("status %d for a path or method openapi.yaml does not describe (want %d)", res.Status, status)
 	}
-	return c.CheckProblem(res, slug)
+	return c.CheckResponse(response, res)
 }
 
-// CheckProblem checks that a response is a problem of the document's
-// Problem schema, with that slug.
-func (c *Contract) CheckProblem(res Response, slug string) error {
-	if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
-		return fmt.Errorf("content type %q, want application/problem+json", ct)
+// CheckResponse checks an answer against one of the document's component
+// responses: its required headers, their values, and its body.
+func (c *Contract) CheckResponse(name string, res Response) error {
+	ref := c.Doc.Components.Responses[name]
+	if ref == nil || ref.Value == nil {
+		return fmt.Errorf("openapi.yaml has no response %s", name)
 	}
-	var v any
-	if err := json.Unmarshal(res.Body, &v); err != nil {
-		return fmt.Errorf("problem body: %w", err)
+	opts := append([]openapi3.SchemaValidationOption{openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()}, formatOptions...)
+	var errs []error
+	for header, h := range ref.Value.Headers {
+		value := res.Header.Get(header)
+		if value == "" {
+			if h.Value.Required {
+				errs = append(errs, fmt.Errorf("header %s missing", header))
+			}
+			continue
+		}
+		var v any = value
+		if h.Value.Schema.Value.Type.Is("integer") {
+			n, err := strconv.Atoi(value)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("header %s: %q is not an integer", header, value))
+				continue
+			}
+			v = n
+		}
+		if err := h.Value.Schema.Value.VisitJSON(v, opts...); err != nil {
+			errs = append(errs, fmt.Errorf("header %s: %w", header, err))
+		}
 	}
-	schema := c.Doc.Components.Schemas["Problem"].Value
-	if err := schema.VisitJSON(v, append([]openapi3.SchemaValidationOption{openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()}, formatOptions...)...); err != nil {
-		return fmt.Errorf("problem breaks openapi.yaml: %w", err)
+	ct := res.Header.Get("Content-Type")
+	media := ref.Value.Content.Get(ct)
+	if media == nil {
+		return errors.Join(append(errs, fmt.Errorf("content type %q is not one of response %s", ct, name))...)
 	}
-	if typ, _ := v.(map[string]any)["type"].(string); typ != "urn:epic-events:problem:"+slug {
-		return fmt.Errorf("problem type %q, want slug %s", typ, slug)
+	var body any
+	if err := json.Unmarshal(res.Body, &body); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("body is not JSON: %w", err))...)
+	}
+	if err := media.Schema.Value.VisitJSON(body, opts...); err != nil {
+		errs = append(errs, fmt.Errorf("body breaks response %s: %w", name, err))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("response %d breaks openapi.yaml: %w\nbody: %s", res.Status, errors.Join(errs...), excerpt(res.Body))
 	}
 	return nil
 }

@@ -106,6 +106,8 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 		{name: "an unknown path answered 404", method: "GET", path: "/v1/nothing", status: 404, header: probHeaders, body: problem("not-found", 404)},
 		{name: "an unknown path answered 200", method: "GET", path: "/v1/nothing", status: 200, header: ok, body: `{}`, wantBreach: true},
 		{name: "a 405 without Allow", method: "PUT", path: "/v1/me", status: 405, header: probHeaders, body: problem("method-not-allowed", 405), wantBreach: true, wantBreachMentioning: "Allow"},
+		{name: "an unknown path answered with another slug", method: "GET", path: "/v1/nothing", status: 404, header: probHeaders, body: problem("forbidden", 404), wantBreach: true, wantBreachMentioning: "type"},
+		{name: "a 405 with another slug", method: "PUT", path: "/v1/me", status: 405, header: with(probHeaders, "Allow", "GET"), body: problem("not-found", 405), wantBreach: true, wantBreachMentioning: "type"},
 		{name: "a 405 with Allow", method: "PUT", path: "/v1/me", status: 405, header: with(probHeaders, "Allow", "GET"), body: problem("method-not-allowed", 405)},
 
 		// Requests the server accepted must be described too.

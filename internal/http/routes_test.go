@@ -97,3 +97,21 @@ func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
 		t.Logf("documented, routes still to land (%d): %s", len(notYetRouted), strings.Join(notYetRouted, ", "))
 	}
 }
+
+// Unknown paths and methods answer the document's NotFound and
+// MethodNotAllowed responses (apitest checks them against openapi.yaml).
+func TestUnknownPathsAndMethodsAnswerDocumentedProblems(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	apitest.AssertProblem(t, api.Get("/v1/nothing-here", api.ManagerToken), http.StatusNotFound, "not-found")
+	res := api.Do(apitest.Request{Method: http.MethodPut, Path: "/v1/me", Token: api.ManagerToken})
+	apitest.AssertProblem(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
+	if res.Header.Get("Allow") != "GET" {
+		t.Fatalf("Allow: %q", res.Header.Values("Allow"))
+	}
+	res = api.Do(apitest.Request{Method: http.MethodDelete, Path: "/v1/collaborators", Token: api.ManagerToken})
+	apitest.AssertProblem(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
+	if got := strings.Join(res.Header.Values("Allow"), ","); got != "GET,POST" {
+		t.Fatalf("Allow: %q", got)
+	}
+}
