@@ -39,6 +39,7 @@ func problem(slug string, status int) string {
 type exchange struct {
 	name                 string
 	method, path, token  string
+	reqHeader            map[string]string
 	reqBody              string
 	status               int
 	header               map[string]string
@@ -108,6 +109,9 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 		{name: "a 405 without Allow", method: "PUT", path: "/v1/me", status: 405, header: probHeaders, body: problem("method-not-allowed", 405), wantBreach: true, wantBreachMentioning: "Allow"},
 		{name: "an unknown path answered with another slug", method: "GET", path: "/v1/nothing", status: 404, header: probHeaders, body: problem("forbidden", 404), wantBreach: true, wantBreachMentioning: "type"},
 		{name: "a 405 with another slug", method: "PUT", path: "/v1/me", status: 405, header: with(probHeaders, "Allow", "GET"), body: problem("not-found", 405), wantBreach: true, wantBreachMentioning: "type"},
+		{name: "a CORS preflight is the CORS protocol's", method: "OPTIONS", path: "/v1/collaborators", status: 204, header: map[string]string{"Access-Control-Allow-Origin": "https://app.example"},
+			reqHeader: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}},
+		{name: "a bare OPTIONS is not", method: "OPTIONS", path: "/v1/collaborators", status: 204, header: ok, wantBreach: true},
 		{name: "a 405 with Allow", method: "PUT", path: "/v1/me", status: 405, header: with(probHeaders, "Allow", "GET"), body: problem("method-not-allowed", 405)},
 
 		// Requests the server accepted must be described too.
@@ -135,6 +139,9 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.reqBody))
 			if tc.reqBody != "" {
 				req.Header.Set("Content-Type", jsonType)
+			}
+			for k, v := range tc.reqHeader {
+				req.Header.Set(k, v)
 			}
 			if tc.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.token)
