@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/pgserver"
@@ -156,6 +157,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 
 		Idempotency: service.NewIdempotencyService(deps),
 		History:     service.NewHistoryService(deps),
+		OpenAPI:     epicevents.OpenAPI,
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"epicevents"
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
@@ -115,6 +116,7 @@ func New(t testing.TB, opts ...Options) *API {
 
 		Idempotency: service.NewIdempotencyService(deps),
 		History:     service.NewHistoryService(deps),
+		OpenAPI:     epicevents.OpenAPI,
 	})
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
@@ -164,9 +166,16 @@ type Request struct {
 	Header map[string]string
 	// RemoteAddr is the peer's address ("192.0.2.1:1234" when empty).
 	RemoteAddr string
+	// OffContract marks a request the test sends outside openapi.yaml on
+	// purpose; it is then not checked even if the server accepts it. (A
+	// request answered with a 4xx or 5xx is never checked; its response
+	// always is.)
+	OffContract bool
 }
 
-// Do sends a request through the router.
+// Do sends a request through the router. Every exchange is checked against
+// openapi.yaml: the response always, the request when the server accepted
+// it (status below 400); a breach fails the test.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
 	var body io.Reader
@@ -194,9 +203,7 @@ func (a *API) Do(req Request) Response {
 	if req.RemoteAddr != "" {
 		r.RemoteAddr = req.RemoteAddr
 	}
-	w := httptest.NewRecorder()
-	a.Handler.ServeHTTP(w, r)
-	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	return a.checked(a.Handler, nil, r, !req.OffContract)
 }
 
 // Get, Post, Patch and Delete are shorthands of Do.

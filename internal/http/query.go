@@ -66,6 +66,9 @@ func (q *queryReader) boolean(name string) *bool {
 
 func (q *queryReader) page() service.PageInput {
 	in := service.PageInput{Cursor: q.values.Get("cursor"), Sort: q.values.Get("sort")}
+	if q.values.Has("sort") && in.Sort == "" {
+		q.fail("sort", "must name one of the list's sorts; leave it out for the default")
+	}
 	if q.values.Has("limit") {
 		n, err := strconv.Atoi(q.values.Get("limit"))
 		if err != nil {

@@ -33,6 +33,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Observe, when set, hears of every finished request.
 	Observe func(RequestRecord)
+	// OpenAPI is the document served at /openapi.yaml and shown by /docs.
+	OpenAPI []byte
 }
 
 type server struct {
@@ -62,6 +64,7 @@ func (s *server) routes() chi.Router {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	s.docsRoutes(r)
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(apiHeaders)
