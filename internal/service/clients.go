@@ -100,22 +100,15 @@ func (s *ClientService) Create(ctx context.Context, caller Caller, in CreateClie
 // clientChanges lists the fields that differ between two states of a
 // client; a creation lists every field as a change from nothing.
 func clientChanges(from, to Client, creation bool) Changes {
-	ch := Changes{}
-	set := func(field string, a, b any) {
-		if creation {
-			ch[field] = Change{From: nil, To: b}
-			return
-		}
-		ch.set(field, a, b)
-	}
-	set("full_name", from.FullName, to.FullName)
-	set("email", from.Email, to.Email)
-	set("phone", from.Phone, to.Phone)
-	set("company_name", from.CompanyName, to.CompanyName)
-	set("commercial_id", from.Commercial.ID.String(), to.Commercial.ID.String())
-	set("first_contact_at", formatInstant(from.FirstContactAt), formatInstant(to.FirstContactAt))
-	set("last_contact_at", formatInstant(from.LastContactAt), formatInstant(to.LastContactAt))
-	return ch
+	ch := newDiff(creation)
+	ch.set("full_name", from.FullName, to.FullName)
+	ch.set("email", from.Email, to.Email)
+	ch.set("phone", from.Phone, to.Phone)
+	ch.set("company_name", from.CompanyName, to.CompanyName)
+	ch.set("commercial_id", from.Commercial.ID.String(), to.Commercial.ID.String())
+	ch.set("first_contact_at", formatInstant(from.FirstContactAt), formatInstant(to.FirstContactAt))
+	ch.set("last_contact_at", formatInstant(from.LastContactAt), formatInstant(to.LastContactAt))
+	return ch.Changes
 }
 
 // lockActiveCaller holds the caller's row until the write commits, and

@@ -100,7 +100,7 @@ func (s *CollaboratorService) createIn(ctx context.Context, q *db.Queries, calle
 // collaboratorCreation lists every field of a new collaborator as a change
 // from nothing.
 func collaboratorCreation(c Collaborator) Changes {
-	ch := Changes{}
+	ch := newDiff(true)
 	ch.set("employee_number", nil, c.EmployeeNumber)
 	ch.set("first_name", nil, c.FirstName)
 	ch.set("last_name", nil, c.LastName)
@@ -108,7 +108,7 @@ func collaboratorCreation(c Collaborator) Changes {
 	ch.set("username", nil, c.Username)
 	ch.set("department", nil, c.Department)
 	ch.set("is_active", nil, c.IsActive)
-	return ch
+	return ch.Changes
 }
 
 // checkWithPassword validates the struct and the password policy together,

@@ -131,21 +131,14 @@ func (s *ContractService) Create(ctx context.Context, caller Caller, in CreateCo
 }
 
 func contractChanges(from, to Contract, creation bool) Changes {
-	ch := Changes{}
-	set := func(field string, a, b any) {
-		if creation {
-			ch[field] = Change{From: nil, To: b}
-			return
-		}
-		ch.set(field, a, b)
-	}
+	ch := newDiff(creation)
 	if creation {
-		set("client_id", nil, to.Client.ID.String())
-		set("currency", nil, to.Currency)
+		ch.set("client_id", nil, to.Client.ID.String())
+		ch.set("currency", nil, to.Currency)
 	}
-	set("total_amount", from.TotalAmount.String(), to.TotalAmount.String())
-	set("amount_due", from.AmountDue.String(), to.AmountDue.String())
-	set("signed", from.Signed, to.Signed)
+	ch.set("total_amount", from.TotalAmount.String(), to.TotalAmount.String())
+	ch.set("amount_due", from.AmountDue.String(), to.AmountDue.String())
+	ch.set("signed", from.Signed, to.Signed)
 	var fromSigned, toSigned any
 	if from.SignedAt != nil {
 		fromSigned = formatInstant(*from.SignedAt)
@@ -153,8 +146,8 @@ func contractChanges(from, to Contract, creation bool) Changes {
 	if to.SignedAt != nil {
 		toSigned = formatInstant(*to.SignedAt)
 	}
-	set("signed_at", fromSigned, toSigned)
-	return ch
+	ch.set("signed_at", fromSigned, toSigned)
+	return ch.Changes
 }
 
 // Get returns a contract.

@@ -121,28 +121,21 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 }
 
 func eventChanges(from, to Event, creation bool) Changes {
-	ch := Changes{}
-	set := func(field string, a, b any) {
-		if creation {
-			ch[field] = Change{From: nil, To: b}
-			return
-		}
-		ch.set(field, a, b)
-	}
+	ch := newDiff(creation)
 	if creation {
-		set("contract_id", nil, to.ContractID.String())
+		ch.set("contract_id", nil, to.ContractID.String())
 	}
-	set("name", from.Name, to.Name)
-	set("start_at", formatInstant(from.StartAt), formatInstant(to.StartAt))
-	set("end_at", formatInstant(from.EndAt), formatInstant(to.EndAt))
-	set("timezone", from.Timezone, to.Timezone)
-	set("location", from.Location, to.Location)
-	set("attendees", from.Attendees, to.Attendees)
-	set("notes", from.Notes, to.Notes)
+	ch.set("name", from.Name, to.Name)
+	ch.set("start_at", formatInstant(from.StartAt), formatInstant(to.StartAt))
+	ch.set("end_at", formatInstant(from.EndAt), formatInstant(to.EndAt))
+	ch.set("timezone", from.Timezone, to.Timezone)
+	ch.set("location", from.Location, to.Location)
+	ch.set("attendees", from.Attendees, to.Attendees)
+	ch.set("notes", from.Notes, to.Notes)
 	if !creation || to.Support != nil {
-		set("support_id", supportID(from), supportID(to))
+		ch.set("support_id", supportID(from), supportID(to))
 	}
-	return ch
+	return ch.Changes
 }
 
 func supportID(e Event) any {
