@@ -126,18 +126,7 @@ func lockActiveCaller(ctx context.Context, q *db.Queries, caller Caller) error {
 
 // Get returns a client.
 func (s *ClientService) Get(ctx context.Context, _ Caller, id string) (Client, error) {
-	uid, ok := parseID(id)
-	if !ok {
-		return Client{}, errNotFound("client")
-	}
-	row, err := s.Store.GetClient(ctx, uid)
-	if err = db.Classify(err); errors.Is(err, db.ErrNotFound) {
-		return Client{}, errNotFound("client")
-	}
-	if err != nil {
-		return Client{}, fromDB(err)
-	}
-	return toClient(row), nil
+	return getRecord(ctx, "client", id, s.Store.GetClient, toClient)
 }
 
 // UpdateClientInput changes some fields of a client; nil means unchanged.

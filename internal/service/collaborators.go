@@ -135,18 +135,7 @@ func checkWithPassword(in any, field string, password *string) error {
 
 // Get returns a collaborator, deleted ones included.
 func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id string) (Collaborator, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil {
-		return Collaborator{}, errNotFound("collaborator")
-	}
-	row, err := s.Store.GetCollaborator(ctx, uid)
-	switch err = db.Classify(err); {
-	case errors.Is(err, db.ErrNotFound):
-		return Collaborator{}, errNotFound("collaborator")
-	case err != nil:
-		return Collaborator{}, fromDB(err)
-	}
-	return toCollaborator(row), nil
+	return getRecord(ctx, "collaborator", id, s.Store.GetCollaborator, toCollaborator)
 }
 
 // Me returns the caller and their permissions.

@@ -152,18 +152,7 @@ func contractChanges(from, to Contract, creation bool) Changes {
 
 // Get returns a contract.
 func (s *ContractService) Get(ctx context.Context, _ Caller, id string) (Contract, error) {
-	uid, ok := parseID(id)
-	if !ok {
-		return Contract{}, errNotFound("contract")
-	}
-	row, err := s.Store.GetContract(ctx, uid)
-	if err = db.Classify(err); errors.Is(err, db.ErrNotFound) {
-		return Contract{}, errNotFound("contract")
-	}
-	if err != nil {
-		return Contract{}, fromDB(err)
-	}
-	return toContract(row), nil
+	return getRecord(ctx, "contract", id, s.Store.GetContract, toContract)
 }
 
 // UpdateContractInput changes amounts or signs; nil means unchanged.

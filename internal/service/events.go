@@ -147,18 +147,7 @@ func supportID(e Event) any {
 
 // Get returns an event.
 func (s *EventService) Get(ctx context.Context, _ Caller, id string) (Event, error) {
-	uid, ok := parseID(id)
-	if !ok {
-		return Event{}, errNotFound("event")
-	}
-	row, err := s.Store.GetEvent(ctx, uid)
-	if err = db.Classify(err); errors.Is(err, db.ErrNotFound) {
-		return Event{}, errNotFound("event")
-	}
-	if err != nil {
-		return Event{}, fromDB(err)
-	}
-	return toEvent(row), nil
+	return getRecord(ctx, "event", id, s.Store.GetEvent, toEvent)
 }
 
 // UpdateEventInput changes some fields of an event; nil means unchanged.
