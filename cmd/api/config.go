@@ -30,6 +30,14 @@ type config struct {
 	ShutdownDelay      time.Duration
 	ShutdownTimeout    time.Duration
 
+	// Login throttling (SPEC §4); see service.LoginLimits.
+	LoginLockoutThreshold int
+	LoginLockoutBase      time.Duration
+	LoginLockoutMax       time.Duration
+	LoginAccountLimit     int
+	LoginAddressLimit     int
+	LoginWindow           time.Duration
+
 	BootstrapUsername string
 	BootstrapEmail    string
 	BootstrapPassword string
@@ -113,19 +121,25 @@ func (e *envReader) list(name string) []string {
 func loadConfig(getenv func(string) string) (config, error) {
 	e := &envReader{getenv: getenv}
 	c := config{
-		DatabaseURL:       e.secret("DATABASE_URL"),
-		HTTPAddr:          e.str("HTTP_ADDR", ":8080"),
-		SentryDSN:         e.secret("SENTRY_DSN"),
-		SentryEnvironment: e.str("SENTRY_ENVIRONMENT", "production"),
-		AccessTokenTTL:    e.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
-		RefreshTokenTTL:   e.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour),
-		BcryptCost:        e.integer("BCRYPT_COST", 12, 4, 31),
-		RequestTimeout:    e.duration("REQUEST_TIMEOUT", 5*time.Second),
-		ShutdownDelay:     e.duration("SHUTDOWN_DELAY", 0),
-		ShutdownTimeout:   e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
-		BootstrapUsername: e.str("BOOTSTRAP_MANAGER_USERNAME", "manager"),
-		BootstrapEmail:    e.str("BOOTSTRAP_MANAGER_EMAIL", "manager@epic-events.test"),
-		BootstrapPassword: e.secret("BOOTSTRAP_MANAGER_PASSWORD"),
+		DatabaseURL:           e.secret("DATABASE_URL"),
+		HTTPAddr:              e.str("HTTP_ADDR", ":8080"),
+		SentryDSN:             e.secret("SENTRY_DSN"),
+		SentryEnvironment:     e.str("SENTRY_ENVIRONMENT", "production"),
+		AccessTokenTTL:        e.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:       e.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		BcryptCost:            e.integer("BCRYPT_COST", 12, 4, 31),
+		RequestTimeout:        e.duration("REQUEST_TIMEOUT", 5*time.Second),
+		ShutdownDelay:         e.duration("SHUTDOWN_DELAY", 0),
+		ShutdownTimeout:       e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		LoginLockoutThreshold: e.integer("LOGIN_LOCKOUT_THRESHOLD", 5, 1, 1000),
+		LoginLockoutBase:      e.duration("LOGIN_LOCKOUT_BASE", time.Minute),
+		LoginLockoutMax:       e.duration("LOGIN_LOCKOUT_MAX", 15*time.Minute),
+		LoginAccountLimit:     e.integer("LOGIN_ACCOUNT_LIMIT", 50, 1, 1000000),
+		LoginAddressLimit:     e.integer("LOGIN_ADDRESS_LIMIT", 100, 1, 1000000),
+		LoginWindow:           e.duration("LOGIN_WINDOW", 15*time.Minute),
+		BootstrapUsername:     e.str("BOOTSTRAP_MANAGER_USERNAME", "manager"),
+		BootstrapEmail:        e.str("BOOTSTRAP_MANAGER_EMAIL", "manager@epic-events.test"),
+		BootstrapPassword:     e.secret("BOOTSTRAP_MANAGER_PASSWORD"),
 	}
 	if password := e.secret("DATABASE_PASSWORD"); password != "" {
 		if c.DatabaseURL == "" {
@@ -144,6 +158,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.RequestTimeout <= 0 {
 		e.fail("REQUEST_TIMEOUT", "must be positive")
+	}
+	if c.LoginLockoutBase <= 0 {
+		e.fail("LOGIN_LOCKOUT_BASE", "must be positive")
+	}
+	if c.LoginLockoutMax < c.LoginLockoutBase {
+		e.fail("LOGIN_LOCKOUT_MAX", "must be at least LOGIN_LOCKOUT_BASE (%s)", c.LoginLockoutBase)
+	}
+	if c.LoginWindow <= 0 {
+		e.fail("LOGIN_WINDOW", "must be positive")
 	}
 	if secret := e.secret("JWT_SECRET"); secret != "" {
 		if len(secret) < 32 {

@@ -3,15 +3,120 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"epicevents/internal/dbtest"
 )
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+const testSecret = "a-signing-key-that-is-long-enough-1234"
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != ":8080" || cfg.AccessTokenTTL != 15*time.Minute || cfg.RefreshTokenTTL != 720*time.Hour ||
+		cfg.BcryptCost != 12 || cfg.RequestTimeout != 5*time.Second || cfg.ShutdownDelay != 0 ||
+		cfg.ShutdownTimeout != 20*time.Second || cfg.LogLevel != slog.LevelInfo ||
+		cfg.BootstrapUsername != "manager" || len(cfg.CORSAllowedOrigins) != 0 {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+}
+
+func TestConfigReadsEverySetting(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{
+		"DATABASE_URL": "postgres://u@db/crm", "JWT_SECRET": testSecret,
+		"JWT_PREVIOUS_SECRETS": "old-key-number-one-long-enough-12345, old-key-number-two-long-enough-12345",
+		"HTTP_ADDR":            "127.0.0.1:9000", "LOG_LEVEL": "debug", "BCRYPT_COST": "10",
+		"ACCESS_TOKEN_TTL": "5m", "REFRESH_TOKEN_TTL": "24h", "REQUEST_TIMEOUT": "2s",
+		"SHUTDOWN_DELAY": "3s", "SHUTDOWN_TIMEOUT": "9s",
+		"CORS_ALLOWED_ORIGINS": "https://app.example, https://m.example",
+		"TRUSTED_PROXIES":      "10.0.0.0/8, 192.0.2.7",
+		"SENTRY_DSN":           "dsn", "SENTRY_ENVIRONMENT": "staging",
+		"BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_EMAIL": "boss@epic-events.test",
+		"BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://u@db/crm" || string(cfg.JWTSecret) != testSecret || len(cfg.JWTPreviousSecrets) != 2 ||
+		cfg.HTTPAddr != "127.0.0.1:9000" || cfg.LogLevel != slog.LevelDebug || cfg.BcryptCost != 10 ||
+		cfg.AccessTokenTTL != 5*time.Minute || cfg.RefreshTokenTTL != 24*time.Hour || cfg.RequestTimeout != 2*time.Second ||
+		cfg.ShutdownDelay != 3*time.Second || cfg.ShutdownTimeout != 9*time.Second ||
+		len(cfg.CORSAllowedOrigins) != 2 || len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.0.2.7/32" ||
+		cfg.SentryDSN != "dsn" || cfg.SentryEnvironment != "staging" ||
+		cfg.BootstrapUsername != "boss" || cfg.BootstrapPassword != "boss-password-long" {
+		t.Fatalf("config: %+v", cfg)
+	}
+}
+
+func TestConfigSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := loadConfig(envOf(map[string]string{
+		"DATABASE_URL_FILE":               write("db", "postgres://u:p@db/crm"),
+		"JWT_SECRET_FILE":                 write("jwt", testSecret),
+		"BOOTSTRAP_MANAGER_PASSWORD_FILE": write("pw", "boss-password-long"),
+		"JWT_PREVIOUS_SECRETS_FILE":       write("prev", "old-key-number-one-long-enough-12345\nold-key-number-two-long-enough-12345"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://u:p@db/crm" || string(cfg.JWTSecret) != testSecret ||
+		cfg.BootstrapPassword != "boss-password-long" || len(cfg.JWTPreviousSecrets) != 2 {
+		t.Fatalf("secrets from files: %+v", cfg)
+	}
+}
+
+// A bad setting stops the start with a message naming the variable.
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	cases := map[string]map[string]string{
+		"JWT_SECRET":           {"JWT_SECRET": "short"},
+		"JWT_PREVIOUS_SECRETS": {"JWT_PREVIOUS_SECRETS": "short"},
+		"ACCESS_TOKEN_TTL":     {"ACCESS_TOKEN_TTL": "fifteen"},
+		"REQUEST_TIMEOUT":      {"REQUEST_TIMEOUT": "0s"},
+		"BCRYPT_COST":          {"BCRYPT_COST": "40"},
+		"LOG_LEVEL":            {"LOG_LEVEL": "loud"},
+		"TRUSTED_PROXIES":      {"TRUSTED_PROXIES": "not-a-cidr"},
+		"DATABASE_URL_FILE":    {"DATABASE_URL_FILE": "/nonexistent/secret"},
+		"DATABASE_URL":         {"DATABASE_URL": "x", "DATABASE_URL_FILE": "/etc/hostname"},
+	}
+	for name, env := range cases {
+		_, err := loadConfig(envOf(env))
+		if err == nil || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("%s: error %v does not name it", name, err)
+		}
+	}
+}
+
+func TestDotEnvFileYieldsToTheEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("HTTP_ADDR=:7000\nLOG_LEVEL=debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	real := map[string]string{"LOG_LEVEL": "error"}
+	getenv := envWithDotEnv(path, func(k string) (string, bool) { v, ok := real[k]; return v, ok })
+	if getenv("HTTP_ADDR") != ":7000" || getenv("LOG_LEVEL") != "error" || getenv("NOTHING") != "" {
+		t.Fatalf("HTTP_ADDR=%q LOG_LEVEL=%q", getenv("HTTP_ADDR"), getenv("LOG_LEVEL"))
+	}
+}
 
 func TestDatabasePasswordGoesIntoTheURL(t *testing.T) {
 	t.Parallel()
@@ -26,7 +131,7 @@ func TestDatabasePasswordGoesIntoTheURL(t *testing.T) {
 		"postgresql://app@db/crm",
 		"host=db user=app dbname=crm sslmode=disable",
 	} {
-		cfg, err := loadConfig(envMap(map[string]string{"DATABASE_URL": dsn, "DATABASE_PASSWORD_FILE": file}))
+		cfg, err := loadConfig(envOf(map[string]string{"DATABASE_URL": dsn, "DATABASE_PASSWORD_FILE": file}))
 		if err != nil {
 			t.Fatalf("%s: %v", dsn, err)
 		}
@@ -41,7 +146,7 @@ func TestDatabasePasswordGoesIntoTheURL(t *testing.T) {
 	}
 
 	// Without DATABASE_PASSWORD the URL is used as given.
-	cfg, err := loadConfig(envMap(map[string]string{"DATABASE_URL": "postgres://app:inline@db/crm"}))
+	cfg, err := loadConfig(envOf(map[string]string{"DATABASE_URL": "postgres://app:inline@db/crm"}))
 	if err != nil || cfg.DatabaseURL != "postgres://app:inline@db/crm" {
 		t.Fatalf("%q %v", cfg.DatabaseURL, err)
 	}
@@ -58,7 +163,7 @@ func TestDatabasePasswordMistakesStopTheStartWithoutQuotingSecrets(t *testing.T)
 		"both forms":     {"DATABASE_URL": "postgres://app@db/crm", "DATABASE_PASSWORD": "env-secret", "DATABASE_PASSWORD_FILE": "/nowhere"},
 	}
 	for name, env := range cases {
-		_, err := loadConfig(envMap(env))
+		_, err := loadConfig(envOf(env))
 		if err == nil {
 			t.Fatalf("%s: accepted", name)
 		}
@@ -73,7 +178,7 @@ func TestDatabasePasswordMistakesStopTheStartWithoutQuotingSecrets(t *testing.T)
 
 func TestBadSentryDSNStopsTheStartWithoutQuotingIt(t *testing.T) {
 	t.Parallel()
-	_, err := startApp(context.Background(), envMap(map[string]string{
+	_, err := startApp(context.Background(), envOf(map[string]string{
 		"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": strings.Repeat("k", 32),
 		"BOOTSTRAP_MANAGER_PASSWORD": "sentry-test-manager-password", "BCRYPT_COST": "4",
 		"SENTRY_DSN": "https://key-canary@/1",

@@ -212,7 +212,7 @@ func TestDockerfileMatchesTheBinary(t *testing.T) {
 			w.WriteHeader(c.status)
 		}))
 		env := map[string]string{"HTTP_ADDR": srv.Listener.Addr().String()}
-		err := run(context.Background(), check[1:], envMap(env), nil, nil)
+		err := run(context.Background(), check[1:], envOf(env), nil, nil)
 		srv.Close()
 		if (err == nil) != c.ok {
 			t.Fatalf("healthcheck with /readyz %d: %v", c.status, err)
@@ -431,7 +431,7 @@ func TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase(t *testing.T) {
 		if db.Environment["POSTGRES_PASSWORD_FILE"] != s.Environment["DATABASE_PASSWORD_FILE"] {
 			t.Fatalf("%s and the database read the password from different files", name)
 		}
-		cfg, err := loadConfig(envMap(env))
+		cfg, err := loadConfig(envOf(env))
 		if err != nil {
 			t.Fatalf("%s: the binary refuses its configuration: %v", name, err)
 		}
@@ -535,7 +535,7 @@ func TestScaledProfileRoundRobinsOverThreeReplicasBehindATrustedProxy(t *testing
 					env[k] = v
 				}
 			}
-			cfg, err := loadConfig(envMap(env))
+			cfg, err := loadConfig(envOf(env))
 			if err != nil {
 				t.Fatalf("%s: %v", r, err)
 			}
@@ -562,7 +562,7 @@ func TestOperationsGuideListsEveryVariable(t *testing.T) {
 	var missing []string
 	for name := range namesRead(t) {
 		base := strings.TrimSuffix(name, "_FILE")
-		if !strings.Contains(docs.String(), "| `"+base+"` |") {
+		if !strings.Contains(docs.String(), "| `"+base+"`") {
 			missing = append(missing, base)
 		}
 	}

@@ -52,7 +52,7 @@ func TestLostDatabaseGives503AndRecoversBySelf(t *testing.T) {
 	t.Cleanup(func() { _ = pg.Stop() })
 
 	logs := &lockedBuffer{}
-	a, err := startApp(ctx, envMap(map[string]string{
+	a, err := startApp(ctx, envOf(map[string]string{
 		"DATABASE_URL":               pg.URL("postgres"),
 		"JWT_SECRET":                 strings.Repeat("k", 32),
 		"BOOTSTRAP_MANAGER_PASSWORD": "outage-test-manager-password",

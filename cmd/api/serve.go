@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/pgserver"
@@ -160,10 +162,15 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
 		Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+	}, service.LoginLimits{
+		LockoutThreshold: cfg.LoginLockoutThreshold, LockoutBase: cfg.LoginLockoutBase,
+		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
+		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
 	})
 	a.handler = apihttp.NewHandler(apihttp.Config{
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
+		TrustedProxies: cfg.TrustedProxies,
 		Ready:          readiness(pool, a.draining),
 		Observe: func(rec apihttp.RequestRecord) {
 			metrics.ObserveRequest(rec)
@@ -171,6 +178,14 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		},
 		Metrics:            metrics.Handler(),
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
+		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
+		OpenAPI:     epicevents.OpenAPI,
 	})
 	if embedded {
 		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))
@@ -273,11 +288,9 @@ func startEmbedded(ctx context.Context, stderr io.Writer) (*embeddedDB, error) {
 		return nil, err
 	}
 	if pgserver.NeedsUnprivilegedUser() && !pgserver.Reachable(base) {
-		sum := 0
-		for _, c := range base {
-			sum = sum*31 + int(c)
-		}
-		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", uint32(sum)))
+		// One directory per checkout, outside the unreachable one.
+		sum := sha256.Sum256([]byte(base))
+		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", sum[:6]))
 	}
 	if err := os.MkdirAll(base, 0o711); err != nil {
 		return nil, fmt.Errorf("embedded database directory: %w", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"epicevents"
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
@@ -69,6 +71,10 @@ type API struct {
 // Options adjust the API under test.
 type Options struct {
 	Tokens func(*service.TokenConfig)
+	// Limits adjusts login throttling (the contract's defaults otherwise).
+	Limits func(*service.LoginLimits)
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Notifier hears of business events (service.Deps.Notifier).
 	Notifier service.Notifier
 	// Config adjusts the HTTP configuration (hooks, CORS, metrics).
@@ -84,10 +90,16 @@ func New(t testing.TB, opts ...Options) *API {
 	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
+	var limits service.LoginLimits
+	var trusted []netip.Prefix
 	for _, o := range opts {
 		if o.Tokens != nil {
 			o.Tokens(&tokens)
 		}
+		if o.Limits != nil {
+			o.Limits(&limits)
+		}
+		trusted = append(trusted, o.TrustedProxies...)
 		if o.Notifier != nil {
 			deps.Notifier = o.Notifier
 		}
@@ -102,8 +114,16 @@ func New(t testing.TB, opts ...Options) *API {
 	mu := &sync.Mutex{}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
 	cfg := apihttp.Config{
-		Auth: service.NewAuthService(deps, tokens), Collaborators: collaborators,
-		Logger: logger, RequestTimeout: 5 * time.Second,
+		Auth: service.NewAuthService(deps, tokens, limits), Collaborators: collaborators,
+		Logger: logger, RequestTimeout: 5 * time.Second, TrustedProxies: trusted,
+
+		Clients:   service.NewClientService(deps),
+		Contracts: service.NewContractService(deps),
+		Events:    service.NewEventService(deps),
+
+		Idempotency: service.NewIdempotencyService(deps),
+		History:     service.NewHistoryService(deps),
+		OpenAPI:     epicevents.OpenAPI,
 	}
 	for _, o := range opts {
 		if o.Config != nil {
@@ -157,9 +177,18 @@ type Request struct {
 	// Body is marshalled as JSON unless it is a string, sent as is.
 	Body   any
 	Header map[string]string
+	// RemoteAddr is the peer's address ("192.0.2.1:1234" when empty).
+	RemoteAddr string
+	// OffContract marks a request the test sends outside openapi.yaml on
+	// purpose; it is then not checked even if the server accepts it. (A
+	// request answered with a 4xx or 5xx is never checked; its response
+	// always is.)
+	OffContract bool
 }
 
-// Do sends a request through the router.
+// Do sends a request through the router. Every exchange is checked against
+// openapi.yaml: the response always, the request when the server accepted
+// it (status below 400); a breach fails the test.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
 	var body io.Reader
@@ -184,9 +213,10 @@ func (a *API) Do(req Request) Response {
 	for k, v := range req.Header {
 		r.Header.Set(k, v)
 	}
-	w := httptest.NewRecorder()
-	a.Handler.ServeHTTP(w, r)
-	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	if req.RemoteAddr != "" {
+		r.RemoteAddr = req.RemoteAddr
+	}
+	return a.checked(a.Handler, nil, r, !req.OffContract)
 }
 
 // Get, Post, Patch and Delete are shorthands of Do.
@@ -213,11 +243,20 @@ func (a *API) Delete(path, token string) Response {
 // Login returns an access token, failing the test when login fails.
 func (a *API) Login(username, password string) string {
 	a.T.Helper()
+	access, _ := a.LoginPair(username, password)
+	return access
+}
+
+// LoginPair returns an access token and a refresh token, failing the test
+// when login fails.
+func (a *API) LoginPair(username, password string) (access, refresh string) {
+	a.T.Helper()
 	res := a.Post("/v1/auth/login", "", map[string]string{"username": username, "password": password})
 	if res.Status != http.StatusOK {
 		a.T.Fatalf("login %s: %d %s", username, res.Status, res.Body)
 	}
-	return res.JSON(a.T)["access_token"].(string)
+	body := res.JSON(a.T)
+	return body["access_token"].(string), body["refresh_token"].(string)
 }
 
 // CollaboratorPassword is the password of collaborators made by
@@ -276,4 +315,14 @@ func FieldsOf(body map[string]any) []string {
 		out = append(out, e.(map[string]any)["field"].(string))
 	}
 	return out
+}
+
+// Caller returns the collaborator id behind an access token.
+func (a *API) Caller(token string) string {
+	a.T.Helper()
+	res := a.Get("/v1/me", token)
+	if res.Status != http.StatusOK {
+		a.T.Fatalf("me: %d %s", res.Status, res.Body)
+	}
+	return res.JSON(a.T)["id"].(string)
 }

@@ -41,27 +41,26 @@ func (q *Queries) CreateAuditEntry(ctx context.Context, arg CreateAuditEntryPara
 }
 
 const listAuditEntries = `-- name: ListAuditEntries :many
-SELECT a.id, a.action, a.actor_id, a.changes, a.request_id, a.at,
+SELECT a.id, a.seq, a.action, a.actor_id, a.changes, a.request_id, a.at,
        coalesce(c.first_name || ' ' || c.last_name, '')::text AS actor_full_name
 FROM audit_entries a
 LEFT JOIN collaborators c ON c.id = a.actor_id
 WHERE a.record_type = $1 AND a.record_id = $2
-  AND ($3::timestamptz IS NULL
-       OR (a.at, a.id) < ($3::timestamptz, $4::uuid))
-ORDER BY a.at DESC, a.id DESC
-LIMIT $5
+  AND ($3::bigint IS NULL OR a.seq < $3)
+ORDER BY a.seq DESC
+LIMIT $4
 `
 
 type ListAuditEntriesParams struct {
 	RecordType string
 	RecordID   uuid.UUID
-	AfterAt    *time.Time
-	AfterID    uuid.UUID
+	AfterSeq   *int64
 	RowLimit   int32
 }
 
 type ListAuditEntriesRow struct {
 	ID            uuid.UUID
+	Seq           int64
 	Action        string
 	ActorID       *uuid.UUID
 	Changes       []byte
@@ -74,8 +73,7 @@ func (q *Queries) ListAuditEntries(ctx context.Context, arg ListAuditEntriesPara
 	rows, err := q.db.Query(ctx, listAuditEntries,
 		arg.RecordType,
 		arg.RecordID,
-		arg.AfterAt,
-		arg.AfterID,
+		arg.AfterSeq,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -87,6 +85,7 @@ func (q *Queries) ListAuditEntries(ctx context.Context, arg ListAuditEntriesPara
 		var i ListAuditEntriesRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Seq,
 			&i.Action,
 			&i.ActorID,
 			&i.Changes,

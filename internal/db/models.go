@@ -19,6 +19,36 @@ type AuditEntry struct {
 	Changes    []byte
 	RequestID  string
 	At         time.Time
+	Seq        int64
+}
+
+type Client struct {
+	ID             uuid.UUID
+	FullName       string
+	Email          string
+	Phone          string
+	CompanyName    string
+	CommercialID   uuid.UUID
+	FirstContactAt time.Time
+	LastContactAt  time.Time
+	Version        int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type ClientDetail struct {
+	ID                 uuid.UUID
+	FullName           string
+	Email              string
+	Phone              string
+	CompanyName        string
+	CommercialID       uuid.UUID
+	CommercialFullName string
+	FirstContactAt     time.Time
+	LastContactAt      time.Time
+	Version            int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 type Collaborator struct {
@@ -35,6 +65,101 @@ type Collaborator struct {
 	Version        int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+type Contract struct {
+	ID          uuid.UUID
+	ClientID    uuid.UUID
+	TotalAmount string
+	AmountDue   string
+	Currency    string
+	Signed      bool
+	SignedAt    *time.Time
+	Version     int32
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type ContractDetail struct {
+	ID                 uuid.UUID
+	ClientID           uuid.UUID
+	ClientFullName     string
+	ClientCompanyName  string
+	CommercialID       uuid.UUID
+	CommercialFullName string
+	TotalAmount        string
+	AmountDue          string
+	Currency           string
+	Signed             bool
+	SignedAt           *time.Time
+	Version            int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+type Event struct {
+	ID         uuid.UUID
+	ContractID uuid.UUID
+	Name       string
+	SupportID  *uuid.UUID
+	StartAt    time.Time
+	EndAt      time.Time
+	Timezone   string
+	Location   string
+	Attendees  int32
+	Notes      string
+	Version    int32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type EventDetail struct {
+	ID              uuid.UUID
+	Name            string
+	ContractID      uuid.UUID
+	ClientID        uuid.UUID
+	ClientFullName  string
+	ClientEmail     string
+	ClientPhone     string
+	CommercialID    uuid.UUID
+	SupportID       *uuid.UUID
+	SupportFullName string
+	StartAt         time.Time
+	EndAt           time.Time
+	Timezone        string
+	Location        string
+	Attendees       int32
+	Notes           string
+	Version         int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type IdempotencyKey struct {
+	CollaboratorID uuid.UUID
+	Key            string
+	Fingerprint    []byte
+	CreatedAt      time.Time
+	Status         *int32
+	ContentType    string
+	Location       string
+	Etag           string
+	Body           []byte
+}
+
+type LoginFailure struct {
+	ID      int64
+	Account string
+	Address string
+	At      time.Time
+}
+
+type LoginLockout struct {
+	Account       string
+	Address       string
+	Failures      int32
+	LastFailureAt time.Time
+	LockedUntil   *time.Time
 }
 
 type Permission struct {

@@ -91,6 +91,107 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 	return err
 }
 
+const extendSession = `-- name: ExtendSession :exec
+UPDATE sessions SET expires_at = $1 WHERE id = $2
+`
+
+type ExtendSessionParams struct {
+	ExpiresAt time.Time
+	ID        uuid.UUID
+}
+
+func (q *Queries) ExtendSession(ctx context.Context, arg ExtendSessionParams) error {
+	_, err := q.db.Exec(ctx, extendSession, arg.ExpiresAt, arg.ID)
+	return err
+}
+
+const getRefreshTokenForUpdate = `-- name: GetRefreshTokenForUpdate :one
+SELECT rt.session_id, rt.expires_at, rt.rotated_at,
+       s.collaborator_id, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+       c.is_active AS collaborator_is_active, c.deleted_at AS collaborator_deleted_at
+FROM refresh_tokens rt
+JOIN sessions s ON s.id = rt.session_id
+JOIN collaborators c ON c.id = s.collaborator_id
+WHERE rt.token_hash = $1
+FOR UPDATE OF rt
+`
+
+type GetRefreshTokenForUpdateRow struct {
+	SessionID             uuid.UUID
+	ExpiresAt             time.Time
+	RotatedAt             *time.Time
+	CollaboratorID        uuid.UUID
+	SessionExpiresAt      time.Time
+	SessionRevokedAt      *time.Time
+	CollaboratorIsActive  bool
+	CollaboratorDeletedAt *time.Time
+}
+
+// Locks the token, so that two refreshes with one token are one rotation
+// and one reuse, never two rotations.
+func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte) (GetRefreshTokenForUpdateRow, error) {
+	row := q.db.QueryRow(ctx, getRefreshTokenForUpdate, tokenHash)
+	var i GetRefreshTokenForUpdateRow
+	err := row.Scan(
+		&i.SessionID,
+		&i.ExpiresAt,
+		&i.RotatedAt,
+		&i.CollaboratorID,
+		&i.SessionExpiresAt,
+		&i.SessionRevokedAt,
+		&i.CollaboratorIsActive,
+		&i.CollaboratorDeletedAt,
+	)
+	return i, err
+}
+
+const markRefreshTokenRotated = `-- name: MarkRefreshTokenRotated :exec
+UPDATE refresh_tokens SET rotated_at = $1::timestamptz WHERE token_hash = $2
+`
+
+type MarkRefreshTokenRotatedParams struct {
+	Now       time.Time
+	TokenHash []byte
+}
+
+func (q *Queries) MarkRefreshTokenRotated(ctx context.Context, arg MarkRefreshTokenRotatedParams) error {
+	_, err := q.db.Exec(ctx, markRefreshTokenRotated, arg.Now, arg.TokenHash)
+	return err
+}
+
+const pruneRefreshTokens = `-- name: PruneRefreshTokens :execrows
+DELETE FROM refresh_tokens WHERE token_hash IN (
+    SELECT rt.token_hash FROM refresh_tokens rt WHERE rt.expires_at <= $1
+    LIMIT 500
+    FOR UPDATE SKIP LOCKED)
+`
+
+func (q *Queries) PruneRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneRefreshTokens, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pruneSessions = `-- name: PruneSessions :execrows
+DELETE FROM sessions WHERE id IN (
+    SELECT s.id FROM sessions s
+    WHERE s.expires_at <= $1 OR s.revoked_at <= $1
+    LIMIT 500
+    FOR UPDATE SKIP LOCKED)
+`
+
+// Sessions that ended (expired or revoked) before the given instant go, with
+// their refresh tokens; a token of a deleted session is simply unknown.
+func (q *Queries) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneSessions, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const revokeSession = `-- name: RevokeSession :exec
 UPDATE sessions SET revoked_at = $1::timestamptz WHERE id = $2 AND revoked_at IS NULL
 `

@@ -40,6 +40,10 @@ func OpenPool(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool,
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// The list queries take optional filters ("$1 IS NULL OR col = $1");
+	// a cached generic plan cannot see which are unset and may scan a
+	// whole table, so every execution is planned with its values.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "epic-events-api"
 	return pgxpool.NewWithConfig(ctx, cfg)
 }

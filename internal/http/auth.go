@@ -33,13 +33,53 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pair, err := s.cfg.Auth.Login(r.Context(), service.LoginInput{
-		Login: deref(req.Username), Password: deref(req.Password), ClientAddr: r.RemoteAddr,
+		Login: deref(req.Username), Password: deref(req.Password), ClientAddr: s.clientAddrOf(r),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toTokenJSON(pair))
+}
+
+type refreshRequest struct {
+	RefreshToken *string `json:"refresh_token"`
+}
+
+func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pair, err := s.cfg.Auth.Refresh(r.Context(), service.RefreshInput{RefreshToken: deref(req.RefreshToken)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTokenJSON(pair))
+}
+
+type changePasswordRequest struct {
+	CurrentPassword *string `json:"current_password"`
+	NewPassword     *string `json:"new_password"`
+}
+
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req changePasswordRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err := s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), service.ChangePasswordInput{
+		CurrentPassword: deref(req.CurrentPassword), NewPassword: deref(req.NewPassword),
+		ClientAddr: s.clientAddrOf(r),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {

@@ -20,9 +20,8 @@ const maxBodyBytes = 1 << 20
 // is not JSON is 415, too large 413, not one JSON object 400; then every
 // unknown field, explicit null and wrongly typed value is named in one 422.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mediaType != "application/json" && !strings.HasSuffix(mediaType, "+json")) {
-		return service.Errorf(service.CodeUnsupportedMediaType, "Send the body as application/json.")
+	if err := checkContentType(r); err != nil {
+		return err
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
@@ -37,6 +36,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 		return err
 	}
 	return assignMembers(members, dst)
+}
+
+// checkContentType answers 415 unless the body is declared JSON.
+func checkContentType(r *http.Request) error {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mediaType != "application/json" && !strings.HasSuffix(mediaType, "+json")) {
+		return service.Errorf(service.CodeUnsupportedMediaType, "Send the body as application/json.")
+	}
+	return nil
 }
 
 // jsonObject parses exactly one JSON object and nothing after it.

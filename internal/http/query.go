@@ -1,10 +1,12 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"epicevents/internal/service"
 )
@@ -64,6 +66,9 @@ func (q *queryReader) boolean(name string) *bool {
 
 func (q *queryReader) page() service.PageInput {
 	in := service.PageInput{Cursor: q.values.Get("cursor"), Sort: q.values.Get("sort")}
+	if q.values.Has("sort") && in.Sort == "" {
+		q.fail("sort", "must name one of the list's sorts; leave it out for the default")
+	}
 	if q.values.Has("limit") {
 		n, err := strconv.Atoi(q.values.Get("limit"))
 		if err != nil {
@@ -103,4 +108,28 @@ func parseIfMatch(r *http.Request) service.IfMatch {
 		}
 	}
 	return m
+}
+
+// nonEmpty reads a filter whose value may not be empty when given.
+func (q *queryReader) nonEmpty(name string) string {
+	if q.values.Has(name) && q.values.Get(name) == "" {
+		q.fail(name, "must not be empty")
+	}
+	return q.values.Get(name)
+}
+
+// instant reads an RFC 3339 instant, which must carry an offset.
+func (q *queryReader) instant(name string) *time.Time {
+	if !q.values.Has(name) {
+		return nil
+	}
+	t, err := service.ParseInstantParam(name, q.values.Get(name))
+	if err != nil {
+		var e *service.Error
+		if errors.As(err, &e) {
+			q.fields = append(q.fields, e.Fields...)
+		}
+		return nil
+	}
+	return t
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,8 +20,16 @@ import (
 type Config struct {
 	Auth           *service.AuthService
 	Collaborators  *service.CollaboratorService
+	Clients        *service.ClientService
+	Contracts      *service.ContractService
+	Events         *service.EventService
+	Idempotency    *service.IdempotencyService
+	History        *service.HistoryService
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For entries name the
+	// client address (for login throttling).
+	TrustedProxies []netip.Prefix
 	// Ready reports whether the database answers and is migrated.
 	Ready func(ctx context.Context) error
 	// Observe, when set, hears of every finished request.
@@ -29,6 +38,8 @@ type Config struct {
 	Metrics http.Handler
 	// CORSAllowedOrigins turns CORS on for these origins; empty means off.
 	CORSAllowedOrigins []string
+	// OpenAPI is the document served at /openapi.yaml and shown by /docs.
+	OpenAPI []byte
 }
 
 type server struct {
@@ -64,25 +75,48 @@ func (s *server) routes() chi.Router {
 	if s.cfg.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", s.cfg.Metrics)
 	}
+	s.docsRoutes(r)
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(apiHeaders)
 		r.Post("/auth/login", s.login)
+		r.Post("/auth/refresh", s.refresh)
 
 		// Authentication is chained per route (not on a sub-router), so an
 		// unknown path or method answers 404 or 405 before asking who calls.
 		authed := r.With(s.authenticate)
 		authed.Post("/auth/logout", s.logout)
 		authed.Get("/me", s.me)
+		authed.Put("/me/password", s.changePassword)
 
 		can := func(permissions ...string) chi.Router {
 			return authed.With(s.requirePermission(permissions...))
 		}
 		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
-		can(service.PermCollaboratorCreate).Post("/collaborators", s.createCollaborator)
+		can(service.PermCollaboratorCreate).With(s.idempotent).Post("/collaborators", s.createCollaborator)
 		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
 		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
 		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
+
+		can(service.PermClientRead).Get("/clients", s.listClients)
+		can(service.PermClientCreate).With(s.idempotent).Post("/clients", s.createClient)
+		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
+		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
+
+		can(service.PermContractRead).Get("/contracts", s.listContracts)
+		can(service.PermContractCreate).With(s.idempotent).Post("/contracts", s.createContract)
+		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
+		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
+
+		can(service.PermEventRead).Get("/events", s.listEvents)
+		can(service.PermEventCreateOwn).With(s.idempotent).Post("/events", s.createEvent)
+		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
+		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
+
+		can(service.PermAuditRead).Get("/collaborators/{id}/history", s.history(service.RecordCollaborator))
+		can(service.PermAuditRead).Get("/clients/{id}/history", s.history(service.RecordClient))
+		can(service.PermAuditRead).Get("/contracts/{id}/history", s.history(service.RecordContract))
+		can(service.PermAuditRead).Get("/events/{id}/history", s.history(service.RecordEvent))
 	})
 	return r
 }

@@ -26,6 +26,23 @@ func (c Changes) set(field string, from, to any) {
 	}
 }
 
+// diff collects the changes of a write. On a creation every field is a
+// change from nothing, equal or not.
+type diff struct {
+	Changes
+	creation bool
+}
+
+func newDiff(creation bool) diff { return diff{Changes: Changes{}, creation: creation} }
+
+func (d diff) set(field string, from, to any) {
+	if d.creation {
+		d.Changes[field] = Change{From: nil, To: to}
+		return
+	}
+	d.Changes.set(field, from, to)
+}
+
 // Audit actions.
 const (
 	ActionCreate = "create"

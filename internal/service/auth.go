@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,15 +11,18 @@ import (
 	"epicevents/internal/db"
 )
 
-// AuthService logs collaborators in and out and authenticates requests.
+// AuthService logs collaborators in and out, refreshes and revokes their
+// sessions, changes their passwords and authenticates requests.
 type AuthService struct {
 	Deps
-	keys *tokenKeys
+	keys   *tokenKeys
+	limits LoginLimits
 }
 
-// NewAuthService builds the service.
-func NewAuthService(d Deps, tokens TokenConfig) *AuthService {
-	return &AuthService{Deps: d.withDefaults(), keys: newTokenKeys(tokens)}
+// NewAuthService builds the service. Zero fields of limits take the
+// contract's defaults.
+func NewAuthService(d Deps, tokens TokenConfig, limits LoginLimits) *AuthService {
+	return &AuthService{Deps: d.withDefaults(), keys: newTokenKeys(tokens), limits: limits.withDefaults()}
 }
 
 // TokenPair is what a login or a refresh hands out.
@@ -33,32 +37,181 @@ type TokenPair struct {
 type LoginInput struct {
 	Login    string `field:"username" validate:"required"`
 	Password string `validate:"required"`
-	// ClientAddr is the address the attempt came from.
-	ClientAddr string `validate:"-"`
+	// ClientAddr is the address the attempt came from; throttling counts
+	// failures against it.
+	ClientAddr netip.Addr `validate:"-"`
 }
 
 var errBadCredentials = Errorf(CodeUnauthenticated, "The username or password is wrong, or the account is not active.")
 
 // Login checks credentials and opens a session. An unknown name, a wrong
-// password and an inactive or deleted account get the same answer and cost
-// the same bcrypt comparison.
+// password and an inactive or deleted account get the same answer, cost
+// the same bcrypt comparison and are throttled alike: failures count
+// against the account the name designates, or against the name itself.
 func (a *AuthService) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err := check(in); err != nil {
 		return TokenPair{}, err
 	}
 	row, err := a.Store.GetCollaboratorByLogin(ctx, in.Login)
 	err = db.Classify(err)
-	switch {
-	case errors.Is(err, db.ErrNotFound):
+	known := err == nil
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return TokenPair{}, fromDB(err)
+	}
+	account := accountOfUnknownName(in.Login)
+	if known {
+		account = accountOf(row.ID)
+	}
+	at, err := a.beginAttempt(ctx, account, in.ClientAddr)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	defer a.housekeep(ctx)
+	if !known {
 		a.Passwords.MatchesNobody(in.Password)
 		return TokenPair{}, errBadCredentials
-	case err != nil:
-		return TokenPair{}, fromDB(err)
 	}
 	if !a.Passwords.Matches(row.PasswordHash, in.Password) || !row.IsActive || row.DeletedAt != nil {
 		return TokenPair{}, errBadCredentials
 	}
+	if err := a.succeeded(ctx, at); err != nil {
+		return TokenPair{}, err
+	}
 	return a.openSession(ctx, row.ID)
+}
+
+// RefreshInput carries a refresh token.
+type RefreshInput struct {
+	RefreshToken string `validate:"required"`
+}
+
+var errBadRefresh = Errorf(CodeUnauthenticated, "The refresh token is unknown, expired or revoked; log in again.")
+
+// Refresh trades a refresh token for a new pair; the old token dies. A
+// token presented after it was rotated means two parties hold it: the
+// whole session ends, for the thief and the owner alike. A session refused
+// on any request (logged out, collaborator deactivated or deleted) is
+// refused here too. Each refresh extends the session by the refresh
+// lifetime.
+func (a *AuthService) Refresh(ctx context.Context, in RefreshInput) (TokenPair, error) {
+	if err := check(in); err != nil {
+		return TokenPair{}, err
+	}
+	now := a.now()
+	presented := refreshDigest(in.RefreshToken)
+	next, nextDigest := newRefreshToken()
+	expiresAt := now.Add(a.keys.cfg.RefreshTTL)
+	var collaboratorID, sessionID uuid.UUID
+	refused := true
+	err := a.Store.InTx(ctx, func(q *db.Queries) error {
+		refused = true
+		rt, err := q.GetRefreshTokenForUpdate(ctx, presented)
+		if errors.Is(db.Classify(err), db.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rt.RotatedAt != nil {
+			return q.RevokeSession(ctx, db.RevokeSessionParams{ID: rt.SessionID, Now: now})
+		}
+		if !rt.ExpiresAt.After(now) || rt.SessionRevokedAt != nil || !rt.SessionExpiresAt.After(now) ||
+			!rt.CollaboratorIsActive || rt.CollaboratorDeletedAt != nil {
+			return nil
+		}
+		if err := q.MarkRefreshTokenRotated(ctx, db.MarkRefreshTokenRotatedParams{TokenHash: presented, Now: now}); err != nil {
+			return err
+		}
+		if err := q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{
+			TokenHash: nextDigest, SessionID: rt.SessionID, Now: now, ExpiresAt: expiresAt,
+		}); err != nil {
+			return err
+		}
+		if err := q.ExtendSession(ctx, db.ExtendSessionParams{ID: rt.SessionID, ExpiresAt: expiresAt}); err != nil {
+			return err
+		}
+		refused = false
+		collaboratorID, sessionID = rt.CollaboratorID, rt.SessionID
+		return nil
+	})
+	if err != nil {
+		return TokenPair{}, fromDB(err)
+	}
+	if refused {
+		return TokenPair{}, errBadRefresh
+	}
+	access, err := a.keys.issueAccess(collaboratorID, sessionID, now)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{
+		AccessToken: access, ExpiresIn: a.keys.cfg.AccessTTL,
+		RefreshToken: next, RefreshExpiresIn: a.keys.cfg.RefreshTTL,
+	}, nil
+}
+
+// ChangePasswordInput is the caller's current password and the new one.
+type ChangePasswordInput struct {
+	CurrentPassword string `validate:"required"`
+	NewPassword     string `validate:"required"`
+	// ClientAddr is the address of the request; a wrong current password
+	// counts as a failed login from it.
+	ClientAddr netip.Addr `validate:"-"`
+}
+
+// ChangePassword sets the caller's password and ends every other session
+// of theirs; the current one goes on. A wrong current password is a
+// validation error on current_password and a failed login, throttled like
+// one.
+func (a *AuthService) ChangePassword(ctx context.Context, caller Caller, in ChangePasswordInput) error {
+	var newPassword *string
+	if in.NewPassword != "" {
+		newPassword = &in.NewPassword
+	}
+	if err := checkWithPassword(in, "new_password", newPassword); err != nil {
+		return err
+	}
+	row, err := a.Store.GetCollaborator(ctx, caller.ID)
+	if err != nil {
+		return fromDB(db.Classify(err))
+	}
+	at, err := a.beginAttempt(ctx, accountOf(caller.ID), in.ClientAddr)
+	if err != nil {
+		return err
+	}
+	if !a.Passwords.Matches(row.PasswordHash, in.CurrentPassword) {
+		a.housekeep(ctx)
+		return InvalidField("current_password", "is not your current password")
+	}
+	if err := a.succeeded(ctx, at); err != nil {
+		return err
+	}
+	hash, err := a.Passwords.Hash(in.NewPassword)
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	err = a.Store.InTx(ctx, func(q *db.Queries) error {
+		if _, err := q.SetCollaboratorPassword(ctx, db.SetCollaboratorPasswordParams{
+			ID: caller.ID, PasswordHash: hash, Now: now,
+		}); err != nil {
+			return err
+		}
+		keep := caller.SessionID
+		if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{
+			CollaboratorID: caller.ID, KeepSessionID: &keep, Now: now,
+		}); err != nil {
+			return err
+		}
+		// The hash never enters the audit trail; only the fact of a change.
+		return appendAudit(ctx, q, &caller, RecordCollaborator, caller.ID, ActionUpdate,
+			Changes{"password": {From: "[redacted]", To: "[redacted]"}}, now)
+	})
+	if err != nil {
+		return fromDB(err)
+	}
+	a.Notifier.Notify("collaborator.updated", caller.ID.String(), caller.ID.String())
+	return nil
 }
 
 // openSession creates a session and its first token pair.

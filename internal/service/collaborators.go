@@ -100,7 +100,7 @@ func (s *CollaboratorService) createIn(ctx context.Context, q *db.Queries, calle
 // collaboratorCreation lists every field of a new collaborator as a change
 // from nothing.
 func collaboratorCreation(c Collaborator) Changes {
-	ch := Changes{}
+	ch := newDiff(true)
 	ch.set("employee_number", nil, c.EmployeeNumber)
 	ch.set("first_name", nil, c.FirstName)
 	ch.set("last_name", nil, c.LastName)
@@ -108,7 +108,7 @@ func collaboratorCreation(c Collaborator) Changes {
 	ch.set("username", nil, c.Username)
 	ch.set("department", nil, c.Department)
 	ch.set("is_active", nil, c.IsActive)
-	return ch
+	return ch.Changes
 }
 
 // checkWithPassword validates the struct and the password policy together,
@@ -135,18 +135,7 @@ func checkWithPassword(in any, field string, password *string) error {
 
 // Get returns a collaborator, deleted ones included.
 func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id string) (Collaborator, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil {
-		return Collaborator{}, errNotFound("collaborator")
-	}
-	row, err := s.Store.GetCollaborator(ctx, uid)
-	if errors.Is(err, db.ErrNotFound) || errors.Is(db.Classify(err), db.ErrNotFound) {
-		return Collaborator{}, errNotFound("collaborator")
-	}
-	if err != nil {
-		return Collaborator{}, fromDB(db.Classify(err))
-	}
-	return toCollaborator(row), nil
+	return getRecord(ctx, "collaborator", id, s.Store.GetCollaborator, toCollaborator)
 }
 
 // Me returns the caller and their permissions.
@@ -168,14 +157,14 @@ var collaboratorSorts = []string{"last_name", "-created_at"}
 
 // List pages through collaborators that are not deleted.
 func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollaboratorsInput) (Page[Collaborator], error) {
-	var fields []FieldError
+	var departmentErr error
 	if in.Department != "" && !isDepartment(in.Department) {
-		fields = append(fields, FieldError{Field: "department", Message: "must be one of commercial, support, management"})
+		departmentErr = InvalidField("department", "must be one of commercial, support, management")
 	}
 	lq, err := newListQuery("collaborators", in.PageInput, collaboratorSorts,
 		in.Department, boolFilter(in.Active), in.Q)
-	if err != nil || len(fields) > 0 {
-		return Page[Collaborator]{}, mergeInvalid(err, fields)
+	if err != nil || departmentErr != nil {
+		return Page[Collaborator]{}, joinInvalid(err, departmentErr)
 	}
 	department := optional(in.Department)
 	q := optional(likePattern(in.Q))
@@ -195,13 +184,9 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 			AfterLastName: afterName, AfterID: afterID, RowLimit: lq.fetchLimit(),
 		})
 	default:
-		var afterCreated *time.Time
-		if lq.after != nil {
-			t, perr := time.Parse(time.RFC3339Nano, lq.after.Key)
-			if perr != nil {
-				return Page[Collaborator]{}, Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
-			}
-			afterCreated = &t
+		afterCreated, cerr := afterInstant(lq)
+		if cerr != nil {
+			return Page[Collaborator]{}, cerr
 		}
 		rows, err = s.Store.ListCollaboratorsByCreatedDesc(ctx, db.ListCollaboratorsByCreatedDescParams{
 			Department: department, Active: in.Active, Q: q,
@@ -348,10 +333,13 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		if cur.DeletedAt != nil {
 			return errNotFound("collaborator")
 		}
+		var target *db.Collaborator
 		if reassignTo != nil {
-			if _, err := s.reassignTarget(ctx, q, cur, *reassignTo); err != nil {
+			t, err := s.reassignTarget(ctx, q, cur, *reassignTo)
+			if err != nil {
 				return err
 			}
+			target = &t
 		}
 		p, ch, err := apply(cur)
 		if err != nil {
@@ -372,6 +360,11 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 			return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
 		}
 		now := s.now()
+		if removes {
+			if err := handOver(ctx, q, &caller, cur.ID, target, now); err != nil {
+				return err
+			}
+		}
 		p.Now = now
 		row, err := q.UpdateCollaborator(ctx, p)
 		if err != nil {
@@ -381,10 +374,12 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		if p.DeletedAt != nil {
 			action = ActionDelete
 		}
-		// Deactivation, deletion and a department change end access on the
-		// next request by themselves (each request reads the collaborator's
-		// state); a new password ends every open session.
-		if p.PasswordHash != cur.PasswordHash {
+		// Every request reads the collaborator's state, so deactivation,
+		// deletion and a department change apply on the next request by
+		// themselves. A new password, a deactivation or a deletion also
+		// ends every open session, so that a reactivated collaborator logs
+		// in afresh instead of finding old tokens alive again.
+		if p.PasswordHash != cur.PasswordHash || !p.IsActive || p.DeletedAt != nil {
 			if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{CollaboratorID: cur.ID, Now: now}); err != nil {
 				return err
 			}
@@ -396,6 +391,49 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		return nil
 	})
 	return fromDB(err)
+}
+
+// handOver moves the clients a leaving collaborator owns and the upcoming
+// events they support to target, with an audit row per moved record; with
+// no target, having any is 409 collaborator-has-dependents.
+func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID, target *db.Collaborator, now time.Time) error {
+	if target == nil {
+		clients, err := q.CountClientsOfCommercial(ctx, from)
+		if err != nil {
+			return err
+		}
+		events, err := q.CountUpcomingEventsOfSupport(ctx, db.CountUpcomingEventsOfSupportParams{SupportID: from, Now: now})
+		if err != nil {
+			return err
+		}
+		if clients > 0 || events > 0 {
+			return Errorf(CodeHasDependents,
+				"This collaborator still owns %d client(s) and supports %d upcoming event(s); name reassign_to to hand them over.",
+				clients, events)
+		}
+		return nil
+	}
+	moved := Changes{"commercial_id": {From: from.String(), To: target.ID.String()}}
+	clients, err := q.MoveClients(ctx, db.MoveClientsParams{FromID: from, ToID: target.ID, Now: now})
+	if err != nil {
+		return err
+	}
+	for _, id := range clients {
+		if err := appendAudit(ctx, q, caller, RecordClient, id, ActionUpdate, moved, now); err != nil {
+			return err
+		}
+	}
+	moved = Changes{"support_id": {From: from.String(), To: target.ID.String()}}
+	events, err := q.MoveUpcomingEvents(ctx, db.MoveUpcomingEventsParams{FromID: from, ToID: target.ID, Now: now})
+	if err != nil {
+		return err
+	}
+	for _, id := range events {
+		if err := appendAudit(ctx, q, caller, RecordEvent, id, ActionUpdate, moved, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reassignTarget checks that reassign_to names another active collaborator
@@ -430,19 +468,4 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// mergeInvalid joins validation errors from several checks into one.
-func mergeInvalid(err error, fields []FieldError) error {
-	var verr *Error
-	if err != nil {
-		if !errors.As(err, &verr) || verr.Code != CodeValidation {
-			if len(fields) > 0 {
-				return Invalid(fields...)
-			}
-			return err
-		}
-		return Invalid(append(fields, verr.Fields...)...)
-	}
-	return Invalid(fields...)
 }

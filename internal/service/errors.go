@@ -130,4 +130,5 @@ var uniqueFields = map[string]string{
 	"collaborators_employee_number_key": "employee_number",
 	"collaborators_email_key":           "email",
 	"collaborators_username_key":        "username",
+	"clients_email_key":                 "email",
 }

@@ -81,7 +81,7 @@ func newListQuery(collection string, in PageInput, sorts []string, filters ...st
 		var c cursor
 		if err != nil || json.Unmarshal(raw, &c) != nil || c.Collection != collection ||
 			c.Sort != q.sort || c.Filters != q.filters || c.ID == uuid.Nil {
-			return q, Errorf(CodeMalformedRequest, "The cursor is not one this list gave out with these filters and sort.")
+			return q, errBadCursor
 		}
 		q.after = &c
 	}

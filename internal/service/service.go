@@ -4,7 +4,11 @@
 package service
 
 import (
+	"context"
+	"errors"
 	"time"
+
+	"github.com/google/uuid"
 
 	"epicevents/internal/db"
 )
@@ -40,4 +44,23 @@ func (d Deps) withDefaults() Deps {
 // now is the clock in UTC, truncated to what PostgreSQL keeps.
 func (d Deps) now() time.Time {
 	return d.Now().UTC().Truncate(time.Microsecond)
+}
+
+// getRecord loads the record a path id names: an id that is not a UUID,
+// or names nothing, is 404.
+func getRecord[R, T any](ctx context.Context, what, id string,
+	fetch func(context.Context, uuid.UUID) (R, error), conv func(R) T) (T, error) {
+	var zero T
+	uid, ok := parseID(id)
+	if !ok {
+		return zero, errNotFound(what)
+	}
+	row, err := fetch(ctx, uid)
+	switch err = db.Classify(err); {
+	case errors.Is(err, db.ErrNotFound):
+		return zero, errNotFound(what)
+	case err != nil:
+		return zero, fromDB(err)
+	}
+	return conv(row), nil
 }

@@ -49,6 +49,27 @@ func newValidator() *validator.Validate {
 	must(v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
 		return strings.TrimSpace(fl.Field().String()) != ""
 	}))
+	must(v.RegisterValidation("instant", func(fl validator.FieldLevel) bool {
+		_, ok := parseInstant(fl.Field().String())
+		return ok
+	}))
+	must(v.RegisterValidation("amount", func(fl validator.FieldLevel) bool {
+		_, err := ParseMoney(fl.Field().String())
+		return err == nil
+	}))
+	must(v.RegisterValidation("currency", func(fl validator.FieldLevel) bool {
+		return currencies[fl.Field().String()]
+	}))
+	must(v.RegisterValidation("timezone", func(fl validator.FieldLevel) bool {
+		return validTimezone(fl.Field().String())
+	}))
+	must(v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
+		return validPhone(fl.Field().String())
+	}))
+	must(v.RegisterValidation("id", func(fl validator.FieldLevel) bool {
+		_, ok := parseID(fl.Field().String())
+		return ok
+	}))
 	return v
 }
 
@@ -121,6 +142,18 @@ func describe(fe validator.FieldError) string {
 		return "must be 3 to 50 characters of letters, digits, '_', '.' and '-'"
 	case "department":
 		return "must be one of commercial, support, management"
+	case "instant":
+		return instantMessage
+	case "amount":
+		return "must be a decimal string of at most 10 digits and 2 decimals, such as \"15000.00\""
+	case "currency":
+		return "must be an ISO 4217 currency code, such as EUR"
+	case "timezone":
+		return "must be an IANA time zone name, such as Europe/Paris"
+	case "phone":
+		return "must be 6 to 30 characters of digits, spaces and +-()."
+	case "id":
+		return "must be a UUID"
 	case "oneof":
 		return "must be one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
 	}

@@ -28,3 +28,36 @@ WHERE collaborator_id = @collaborator_id AND revoked_at IS NULL
 -- name: CreateRefreshToken :exec
 INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at)
 VALUES (@token_hash, @session_id, @now, @expires_at);
+
+-- name: GetRefreshTokenForUpdate :one
+-- Locks the token, so that two refreshes with one token are one rotation
+-- and one reuse, never two rotations.
+SELECT rt.session_id, rt.expires_at, rt.rotated_at,
+       s.collaborator_id, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+       c.is_active AS collaborator_is_active, c.deleted_at AS collaborator_deleted_at
+FROM refresh_tokens rt
+JOIN sessions s ON s.id = rt.session_id
+JOIN collaborators c ON c.id = s.collaborator_id
+WHERE rt.token_hash = @token_hash
+FOR UPDATE OF rt;
+
+-- name: MarkRefreshTokenRotated :exec
+UPDATE refresh_tokens SET rotated_at = @now::timestamptz WHERE token_hash = @token_hash;
+
+-- name: ExtendSession :exec
+UPDATE sessions SET expires_at = @expires_at WHERE id = @id;
+
+-- name: PruneSessions :execrows
+-- Sessions that ended (expired or revoked) before the given instant go, with
+-- their refresh tokens; a token of a deleted session is simply unknown.
+DELETE FROM sessions WHERE id IN (
+    SELECT s.id FROM sessions s
+    WHERE s.expires_at <= @before OR s.revoked_at <= @before
+    LIMIT 500
+    FOR UPDATE SKIP LOCKED);
+
+-- name: PruneRefreshTokens :execrows
+DELETE FROM refresh_tokens WHERE token_hash IN (
+    SELECT rt.token_hash FROM refresh_tokens rt WHERE rt.expires_at <= @before
+    LIMIT 500
+    FOR UPDATE SKIP LOCKED);

@@ -1,0 +1,313 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"epicevents/internal/db"
+)
+
+// CollaboratorRef is the summary of a collaborator embedded in other records.
+type CollaboratorRef struct {
+	ID       uuid.UUID
+	FullName string
+}
+
+// Client is a customer of the company, followed by one commercial.
+type Client struct {
+	ID             uuid.UUID
+	FullName       string
+	Email          string
+	Phone          string
+	CompanyName    string
+	Commercial     CollaboratorRef
+	FirstContactAt time.Time
+	LastContactAt  time.Time
+	Version        int32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func toClient(r db.ClientDetail) Client {
+	return Client{
+		ID: r.ID, FullName: r.FullName, Email: r.Email, Phone: r.Phone, CompanyName: r.CompanyName,
+		Commercial:     CollaboratorRef{ID: r.CommercialID, FullName: r.CommercialFullName},
+		FirstContactAt: r.FirstContactAt.UTC(), LastContactAt: r.LastContactAt.UTC(),
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// ClientService manages clients.
+type ClientService struct {
+	Deps
+}
+
+// NewClientService builds the service.
+func NewClientService(d Deps) *ClientService {
+	return &ClientService{Deps: d.withDefaults()}
+}
+
+// CreateClientInput is a new client. Instants are RFC 3339 strings with
+// an offset; both default to now.
+type CreateClientInput struct {
+	FullName       string  `validate:"notblank,max=200"`
+	Email          string  `validate:"required,max=254,email"`
+	Phone          string  `validate:"required,phone"`
+	CompanyName    string  `validate:"max=200"`
+	FirstContactAt *string `validate:"omitnil,instant"`
+	LastContactAt  *string `validate:"omitnil,instant"`
+}
+
+// Create adds a client owned by its creator (client:create, on the route).
+func (s *ClientService) Create(ctx context.Context, caller Caller, in CreateClientInput) (Client, error) {
+	if err := check(in); err != nil {
+		return Client{}, err
+	}
+	now := s.now()
+	first, last := now, now
+	if in.FirstContactAt != nil {
+		first = instantOf(*in.FirstContactAt)
+	}
+	if in.LastContactAt != nil {
+		last = instantOf(*in.LastContactAt)
+	}
+	var out Client
+	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+		// The owner cannot be deactivated while their client is being created.
+		if err := lockActiveCaller(ctx, q, caller); err != nil {
+			return err
+		}
+		id, err := q.CreateClient(ctx, db.CreateClientParams{
+			FullName: in.FullName, Email: in.Email, Phone: in.Phone, CompanyName: in.CompanyName,
+			CommercialID: caller.ID, FirstContactAt: first, LastContactAt: last, Now: now,
+		})
+		if err != nil {
+			return err
+		}
+		row, err := q.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = toClient(row)
+		return appendAudit(ctx, q, &caller, RecordClient, id, ActionCreate, clientChanges(Client{}, out, true), now)
+	})
+	return out, fromDB(err)
+}
+
+// clientChanges lists the fields that differ between two states of a
+// client; a creation lists every field as a change from nothing.
+func clientChanges(from, to Client, creation bool) Changes {
+	ch := newDiff(creation)
+	ch.set("full_name", from.FullName, to.FullName)
+	ch.set("email", from.Email, to.Email)
+	ch.set("phone", from.Phone, to.Phone)
+	ch.set("company_name", from.CompanyName, to.CompanyName)
+	ch.set("commercial_id", from.Commercial.ID.String(), to.Commercial.ID.String())
+	ch.set("first_contact_at", formatInstant(from.FirstContactAt), formatInstant(to.FirstContactAt))
+	ch.set("last_contact_at", formatInstant(from.LastContactAt), formatInstant(to.LastContactAt))
+	return ch.Changes
+}
+
+// lockActiveCaller holds the caller's row until the write commits, and
+// refuses a caller deactivated since the request was authenticated.
+func lockActiveCaller(ctx context.Context, q *db.Queries, caller Caller) error {
+	c, err := q.GetCollaboratorForShare(ctx, caller.ID)
+	if err != nil && !errors.Is(db.Classify(err), db.ErrNotFound) {
+		return err
+	}
+	if err != nil || !c.IsActive || c.DeletedAt != nil {
+		return Errorf(CodeUnauthenticated, "Your account is no longer active.")
+	}
+	return nil
+}
+
+// Get returns a client.
+func (s *ClientService) Get(ctx context.Context, _ Caller, id string) (Client, error) {
+	return getRecord(ctx, "client", id, s.Store.GetClient, toClient)
+}
+
+// UpdateClientInput changes some fields of a client; nil means unchanged.
+// The details are the owner's to change, the commercial management's.
+type UpdateClientInput struct {
+	FullName       *string `validate:"omitnil,notblank,max=200"`
+	Email          *string `validate:"omitnil,max=254,email"`
+	Phone          *string `validate:"omitnil,phone"`
+	CompanyName    *string `validate:"omitnil,max=200"`
+	FirstContactAt *string `validate:"omitnil,instant"`
+	LastContactAt  *string `validate:"omitnil,instant"`
+	CommercialID   *string `validate:"omitnil,id"`
+}
+
+func (in UpdateClientInput) hasDetails() bool {
+	return in.FullName != nil || in.Email != nil || in.Phone != nil || in.CompanyName != nil ||
+		in.FirstContactAt != nil || in.LastContactAt != nil
+}
+
+// Update changes a client (client:update_own or client:reassign, on the
+// route), in the contract's order: 422, 404, 403 (ownership and fields),
+// 412, 409.
+func (s *ClientService) Update(ctx context.Context, caller Caller, id string, in UpdateClientInput, ifMatch IfMatch) (Client, error) {
+	if err := check(in); err != nil {
+		return Client{}, err
+	}
+	var out Client
+	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+		if in.CommercialID != nil {
+			if err := requireActiveMember(ctx, q, *in.CommercialID, "commercial_id", DepartmentCommercial); err != nil {
+				return err
+			}
+		}
+		uid, ok := parseID(id)
+		if !ok {
+			return errNotFound("client")
+		}
+		if _, err := q.GetClientForUpdate(ctx, uid); err != nil {
+			if errors.Is(db.Classify(err), db.ErrNotFound) {
+				return errNotFound("client")
+			}
+			return err
+		}
+		row, err := q.GetClient(ctx, uid)
+		if err != nil {
+			return err
+		}
+		cur := toClient(row)
+		owns := caller.Can(PermClientUpdateOwn) && cur.Commercial.ID == caller.ID
+		switch {
+		case in.hasDetails() && !owns:
+			return Errorf(CodeForbidden, "Only the client's own commercial may change its details.")
+		case in.CommercialID != nil && !caller.Can(PermClientReassign):
+			return Errorf(CodeForbidden, "Only management may reassign a client (commercial_id).")
+		case !owns && !caller.Can(PermClientReassign):
+			return Errorf(CodeForbidden, "Only the client's own commercial may change it.")
+		}
+		if err := ifMatch.check(cur.Version); err != nil {
+			return err
+		}
+		next := cur
+		assign(&next.FullName, in.FullName)
+		assign(&next.Email, in.Email)
+		assign(&next.Phone, in.Phone)
+		assign(&next.CompanyName, in.CompanyName)
+		if in.FirstContactAt != nil {
+			next.FirstContactAt = instantOf(*in.FirstContactAt)
+		}
+		if in.LastContactAt != nil {
+			next.LastContactAt = instantOf(*in.LastContactAt)
+		}
+		if in.CommercialID != nil {
+			next.Commercial.ID = uuidOf(*in.CommercialID)
+		}
+		ch := clientChanges(cur, next, false)
+		if len(ch) == 0 {
+			out = cur
+			return nil
+		}
+		now := s.now()
+		if err := q.UpdateClient(ctx, db.UpdateClientParams{
+			ID: uid, FullName: next.FullName, Email: next.Email, Phone: next.Phone,
+			CompanyName: next.CompanyName, CommercialID: next.Commercial.ID,
+			FirstContactAt: next.FirstContactAt, LastContactAt: next.LastContactAt, Now: now,
+		}); err != nil {
+			return err
+		}
+		if row, err = q.GetClient(ctx, uid); err != nil {
+			return err
+		}
+		out = toClient(row)
+		return appendAudit(ctx, q, &caller, RecordClient, uid, ActionUpdate, ch, now)
+	})
+	return out, fromDB(err)
+}
+
+func assign[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// requireActiveMember checks that a body id names an active collaborator
+// of the department, and holds their row until the write commits so that
+// they cannot leave meanwhile.
+func requireActiveMember(ctx context.Context, q *db.Queries, id, field, department string) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return InvalidField(field, "must be a UUID")
+	}
+	c, err := q.GetCollaboratorForShare(ctx, uid)
+	if errors.Is(db.Classify(err), db.ErrNotFound) {
+		return InvalidField(field, "names no collaborator")
+	}
+	if err != nil {
+		return err
+	}
+	if !c.IsActive || c.DeletedAt != nil || c.Department != department {
+		return InvalidField(field, "must be an active collaborator of the "+department+" department")
+	}
+	return nil
+}
+
+// ListClientsInput filters and pages the client list. Commercial is the
+// owner's id ("me" is resolved by the caller's id before).
+type ListClientsInput struct {
+	PageInput
+	Commercial string
+	Q          string
+}
+
+// Sorts of the client list, the default first.
+var clientSorts = []string{"-created_at", "full_name", "company_name", "-last_contact_at"}
+
+// List pages through clients.
+func (s *ClientService) List(ctx context.Context, caller Caller, in ListClientsInput) (Page[Client], error) {
+	commercial, ferr := ownerFilter(caller, "commercial", in.Commercial)
+	lq, err := newListQuery("clients", in.PageInput, clientSorts, idString(commercial), in.Q)
+	if err != nil || ferr != nil {
+		return Page[Client]{}, joinInvalid(err, ferr)
+	}
+	q := optional(likePattern(in.Q))
+	var afterID uuid.UUID
+	var afterKey *string
+	if lq.after != nil {
+		afterID, afterKey = lq.after.ID, &lq.after.Key
+	}
+	var rows []db.ClientDetail
+	var afterTime *time.Time
+	switch lq.sort {
+	case "-created_at", "-last_contact_at":
+		if afterTime, err = afterInstant(lq); err != nil {
+			return Page[Client]{}, err
+		}
+	}
+	switch lq.sort {
+	case "-created_at":
+		rows, err = s.Store.ListClientsByCreatedDesc(ctx, db.ListClientsByCreatedDescParams{
+			CommercialID: commercial, Q: q, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: lq.fetchLimit()})
+	case "full_name":
+		rows, err = s.Store.ListClientsByFullName(ctx, db.ListClientsByFullNameParams{
+			CommercialID: commercial, Q: q, AfterFullName: afterKey, AfterID: afterID, RowLimit: lq.fetchLimit()})
+	case "company_name":
+		rows, err = s.Store.ListClientsByCompanyName(ctx, db.ListClientsByCompanyNameParams{
+			CommercialID: commercial, Q: q, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: lq.fetchLimit()})
+	case "-last_contact_at":
+		rows, err = s.Store.ListClientsByLastContactDesc(ctx, db.ListClientsByLastContactDescParams{
+			CommercialID: commercial, Q: q, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: lq.fetchLimit()})
+	}
+	if err != nil {
+		return Page[Client]{}, fromDB(db.Classify(err))
+	}
+	return paginate(lq, rows, toClient, func(r db.ClientDetail) (string, uuid.UUID) {
+		switch lq.sort {
+		case "full_name":
+			return r.FullName, r.ID
+		case "company_name":
+			return r.CompanyName, r.ID
+		case "-last_contact_at":
+			return formatInstant(r.LastContactAt), r.ID
+		}
+		return formatInstant(r.CreatedAt), r.ID
+	}), nil
+}

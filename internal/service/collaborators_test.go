@@ -1,0 +1,125 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"epicevents/internal/db"
+	"epicevents/internal/dbtest"
+	"epicevents/internal/service"
+)
+
+func newCollaborators(t *testing.T) (*service.CollaboratorService, *db.Store) {
+	store := db.NewStore(dbtest.New(t))
+	return service.NewCollaboratorService(service.Deps{Store: store, Passwords: service.NewPasswords(bcrypt.MinCost)}), store
+}
+
+func createManager(t *testing.T, svc *service.CollaboratorService, username string, n int) service.Caller {
+	t.Helper()
+	c, err := svc.CreateManager(context.Background(), service.BootstrapInput{
+		Username: username, Email: username + "@epic-events.test", Password: "a-manager-password",
+	}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return service.Caller{ID: c.ID, Permissions: []string{service.PermCollaboratorUpdate}, RequestID: "test-" + username}
+}
+
+// Two managers deactivating each other at once must not leave none: the
+// rule is enforced inside the transaction, so one of them loses.
+func TestTwoManagersCannotRemoveEachOther(t *testing.T) {
+	t.Parallel()
+	svc, store := newCollaborators(t)
+	ctx := context.Background()
+	for round := range 20 {
+		a := createManager(t, svc, fmt.Sprintf("ada%d", round), 2*round+1)
+		b := createManager(t, svc, fmt.Sprintf("bob%d", round), 2*round+2)
+		// Warm two connections so both updates really run at once.
+		c1, _ := store.Pool().Acquire(ctx)
+		c2, _ := store.Pool().Acquire(ctx)
+		c1.Release()
+		c2.Release()
+		off := false
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, pair := range [][2]service.Caller{{a, b}, {b, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = svc.Update(context.Background(), pair[0], pair[1].ID.String(),
+					service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
+			}()
+		}
+		wg.Wait()
+		failed := 0
+		for _, err := range errs {
+			if err != nil {
+				if service.ErrorCode(err) != service.CodeLastManager {
+					t.Fatalf("round %d: unexpected error %v", round, err)
+				}
+				failed++
+			}
+		}
+		var active int
+		if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM collaborators
+			WHERE department = 'management' AND is_active AND id IN ($1, $2)`, a.ID, b.ID).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		// Retire this pair so the next round starts from two managers again.
+		if _, err := store.Pool().Exec(ctx, `UPDATE collaborators SET department = 'support' WHERE id IN ($1, $2)`, a.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if failed != 1 || active != 1 {
+			t.Fatalf("round %d: %d failed, %d managers left; want exactly one of each", round, failed, active)
+		}
+	}
+}
+
+func TestFirstManagerIsCreatedOnce(t *testing.T) {
+	t.Parallel()
+	svc, store := newCollaborators(t)
+	in := service.BootstrapInput{Username: "manager", Email: "manager@epic-events.test", Password: "first-manager-secret"}
+	var wg sync.WaitGroup
+	created := make([]bool, 4)
+	for i := range created {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if created[i], err = svc.EnsureFirstManager(context.Background(), in); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	n, err := store.CountCollaborators(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("collaborators = %d (%v), want 1", n, err)
+	}
+	count := 0
+	for _, c := range created {
+		if c {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Fatalf("%d starts claimed to create the manager", count)
+	}
+}
+
+func TestFirstManagerNeedsAPassword(t *testing.T) {
+	t.Parallel()
+	svc, _ := newCollaborators(t)
+	_, err := svc.EnsureFirstManager(context.Background(), service.BootstrapInput{Username: "manager", Email: "m@epic-events.test"})
+	if err == nil {
+		t.Fatal("no error without a password")
+	}
+	_, err = svc.EnsureFirstManager(context.Background(), service.BootstrapInput{Username: "manager", Email: "m@epic-events.test", Password: "password1234"})
+	if service.ErrorCode(err) != service.CodeValidation {
+		t.Fatalf("a common bootstrap password was accepted: %v", err)
+	}
+}

@@ -1,0 +1,57 @@
+-- name: GetEvent :one
+SELECT * FROM event_details WHERE id = @id;
+
+-- name: GetEventForUpdate :one
+SELECT * FROM events WHERE id = @id FOR UPDATE;
+
+-- name: CreateEvent :one
+INSERT INTO events (
+    contract_id, name, start_at, end_at, timezone, location, attendees, notes,
+    created_at, updated_at
+) VALUES (
+    @contract_id, @name, @start_at, @end_at, @timezone, @location, @attendees, @notes,
+    @now, @now
+)
+RETURNING id;
+
+-- name: UpdateEvent :exec
+UPDATE events SET
+    name = @name,
+    support_id = sqlc.narg(support_id),
+    start_at = @start_at,
+    end_at = @end_at,
+    timezone = @timezone,
+    location = @location,
+    attendees = @attendees,
+    notes = @notes,
+    version = version + 1,
+    updated_at = @now
+WHERE id = @id;
+
+-- name: ListEventsByStart :many
+SELECT * FROM event_details
+WHERE (sqlc.narg(contract_id)::uuid IS NULL OR contract_id = sqlc.narg(contract_id))
+  AND (sqlc.narg(client_id)::uuid IS NULL OR client_id = sqlc.narg(client_id))
+  AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+  AND (NOT @without_support::boolean OR support_id IS NULL)
+  AND (sqlc.narg(support_id)::uuid IS NULL OR support_id = sqlc.narg(support_id))
+  AND (sqlc.narg(starts_after)::timestamptz IS NULL OR start_at >= sqlc.narg(starts_after))
+  AND (sqlc.narg(starts_before)::timestamptz IS NULL OR start_at < sqlc.narg(starts_before))
+  AND (sqlc.narg(after_start_at)::timestamptz IS NULL
+       OR (start_at, id) > (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid))
+ORDER BY start_at, id
+LIMIT @row_limit;
+
+-- name: ListEventsByStartDesc :many
+SELECT * FROM event_details
+WHERE (sqlc.narg(contract_id)::uuid IS NULL OR contract_id = sqlc.narg(contract_id))
+  AND (sqlc.narg(client_id)::uuid IS NULL OR client_id = sqlc.narg(client_id))
+  AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+  AND (NOT @without_support::boolean OR support_id IS NULL)
+  AND (sqlc.narg(support_id)::uuid IS NULL OR support_id = sqlc.narg(support_id))
+  AND (sqlc.narg(starts_after)::timestamptz IS NULL OR start_at >= sqlc.narg(starts_after))
+  AND (sqlc.narg(starts_before)::timestamptz IS NULL OR start_at < sqlc.narg(starts_before))
+  AND (sqlc.narg(after_start_at)::timestamptz IS NULL
+       OR (start_at, id) < (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid))
+ORDER BY start_at DESC, id DESC
+LIMIT @row_limit;
