@@ -34,7 +34,7 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Observe, when set, hears of every finished request.
 	Observe func(RequestRecord)
-	// Metrics, when set, answers GET /metrics.
+	// Metrics answers GET /metrics; unset, the exposition is empty.
 	Metrics http.Handler
 	// CORSAllowedOrigins turns CORS on for these origins; empty means off.
 	CORSAllowedOrigins []string
@@ -72,9 +72,7 @@ func (s *server) routes() chi.Router {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if s.cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", s.cfg.Metrics)
-	}
+	r.Method(http.MethodGet, "/metrics", s.metrics())
 	s.docsRoutes(r)
 
 	r.Route("/v1", func(r chi.Router) {
@@ -153,6 +151,18 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// metrics is the configured metrics handler, or an empty exposition: a
+// router built without metrics still answers the documented route.
+func (s *server) metrics() http.Handler {
+	if s.cfg.Metrics != nil {
+		return s.cfg.Metrics
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+	})
 }
 
 // corsHandler lets browser front ends on the listed origins call the API
