@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates the secret files docker-compose.yml mounts, with random values.
 # An existing file is kept: rotating a secret is a deliberate act (see
-# docs/operations.md). Nothing is printed but file names.
+# the README, "Operations"). Nothing is printed but file names.
 set -eu
 cd "$(dirname "$0")/.."
 umask 077
