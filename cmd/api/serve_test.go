@@ -110,3 +110,18 @@ func login(t *testing.T, a *app, username, password string) string {
 	_ = json.Unmarshal(res.Body.Bytes(), &tokens)
 	return tokens["access_token"].(string)
 }
+
+func TestEmbeddedStartAnnouncesTheAPIAndDocsAddresses(t *testing.T) {
+	for addr, base := range map[string]string{
+		"127.0.0.1:18080": "http://127.0.0.1:18080",
+		"[::]:8080":       "http://localhost:8080",
+		"0.0.0.0:8080":    "http://localhost:8080",
+		"[::1]:9000":      "http://[::1]:9000",
+	} {
+		var out bytes.Buffer
+		announce(&out, addr)
+		if want := "API on " + base + "\nDocs at " + base + "/docs\n"; out.String() != want {
+			t.Errorf("%s: %q, want %q", addr, out.String(), want)
+		}
+	}
+}
