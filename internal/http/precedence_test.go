@@ -16,14 +16,14 @@ func TestErrorPrecedenceOnEveryWriteRoute(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t)
 	billID, bill := api.CreateCollaborator("bill", "commercial")
-	_, other := api.CreateCollaborator("other", "commercial")
-	kateID, kate := api.CreateCollaborator("kate", "support")
+	api.CreateCollaborator("other", "commercial")
+	kateID, _ := api.CreateCollaborator("kate", "support")
 	clientID := newClient(t, api, bill)
 	signed := newContract(t, api, clientID, "1000.00", true)
 	eventID := newEvent(t, api, bill, signed, time.Hour)
 	assignSupport(t, api, eventID, kateID)
 	api.Clock.Advance(48 * time.Hour) // the event is over; tokens too
-	bill, other, kate = api.Login("bill", apitest.CollaboratorPassword), api.Login("other", apitest.CollaboratorPassword),
+	bill, other, kate := api.Login("bill", apitest.CollaboratorPassword), api.Login("other", apitest.CollaboratorPassword),
 		api.Login("kate", apitest.CollaboratorPassword)
 	api.ManagerToken = api.Login("manager", apitest.ManagerPassword)
 	unknown := "00000000-0000-4000-8000-000000000000"
