@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +35,8 @@ type app struct {
 	handler  http.Handler
 	draining *atomic.Bool
 	cleanup  func()
+	// embedded is set when the database is the built-in development one.
+	embedded bool
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -61,6 +62,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
 	a.log.Info("listening", "addr", listener.Addr().String())
+	if a.embedded {
+		announce(stderr, listener.Addr().String())
+	}
 
 	select {
 	case err := <-served:
@@ -187,9 +191,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		History:     service.NewHistoryService(deps),
 		OpenAPI:     epicevents.OpenAPI,
 	})
-	if embedded {
-		fmt.Fprintf(stderr, "API on http://%s (docs at /docs)\n", displayAddr(cfg.HTTPAddr))
-	}
+	a.embedded = embedded
 	return a, nil
 }
 
@@ -265,11 +267,24 @@ func generatePassword() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// announce tells the developer where the API and its docs page are, at the
+// address actually bound (HTTP_ADDR may name port 0 or no host).
+func announce(w io.Writer, listenAddr string) {
+	base := "http://" + displayAddr(listenAddr)
+	fmt.Fprintf(w, "API on %s\nDocs at %s/docs\n", base, base)
+}
+
+// displayAddr turns a listening address into one a browser can open: a
+// wildcard host becomes localhost.
 func displayAddr(addr string) string {
-	if strings.HasPrefix(addr, ":") {
-		return "localhost" + addr
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
 	}
-	return addr
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // embeddedDB is the development database of `go run ./cmd/api`.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"epicevents/internal/dbtest"
 )
 
@@ -25,7 +27,7 @@ func TestStartNeedsTheFirstManagersPassword(t *testing.T) {
 
 func TestStartOnADatabaseURL(t *testing.T) {
 	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": testSecret,
-		"BCRYPT_COST": "4", "BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long"})
+		"BCRYPT_COST": "5", "BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long"})
 	var stdout, stderr bytes.Buffer
 	a, err := startApp(context.Background(), env, &stdout, &stderr)
 	if err != nil {
@@ -36,6 +38,14 @@ func TestStartOnADatabaseURL(t *testing.T) {
 		t.Fatal("the bootstrap password reached the output")
 	}
 	login(t, a, "boss", "boss-password-long")
+	// BCRYPT_COST reaches the hashes.
+	var hash string
+	if err := a.pool.QueryRow(context.Background(), `SELECT password_hash FROM collaborators WHERE username = 'boss'`).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != 5 {
+		t.Fatalf("bcrypt cost %d (%v), want BCRYPT_COST 5", cost, err)
+	}
 	ready := httptest.NewRecorder()
 	a.handler.ServeHTTP(ready, httptest.NewRequest("GET", "/readyz", nil))
 	if ready.Code != 200 {
@@ -109,4 +119,19 @@ func login(t *testing.T, a *app, username, password string) string {
 	var tokens map[string]any
 	_ = json.Unmarshal(res.Body.Bytes(), &tokens)
 	return tokens["access_token"].(string)
+}
+
+func TestEmbeddedStartAnnouncesTheAPIAndDocsAddresses(t *testing.T) {
+	for addr, base := range map[string]string{
+		"127.0.0.1:18080": "http://127.0.0.1:18080",
+		"[::]:8080":       "http://localhost:8080",
+		"0.0.0.0:8080":    "http://localhost:8080",
+		"[::1]:9000":      "http://[::1]:9000",
+	} {
+		var out bytes.Buffer
+		announce(&out, addr)
+		if want := "API on " + base + "\nDocs at " + base + "/docs\n"; out.String() != want {
+			t.Errorf("%s: %q, want %q", addr, out.String(), want)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -304,7 +305,41 @@ func AssertProblem(t testing.TB, res Response, status int, slug string) map[stri
 	if int(body["status"].(float64)) != status || body["title"] == "" || body["request_id"] != res.Header.Get("X-Request-Id") {
 		t.Fatalf("problem body incomplete: %s", res.Body)
 	}
+	if detail, _ := body["detail"].(string); detail == "" {
+		t.Fatalf("problem without detail: %s", res.Body)
+	}
+	assertProblemHeaders(t, res, status)
+	if slug == "validation" {
+		errs, _ := body["errors"].([]any)
+		if len(errs) == 0 {
+			t.Fatalf("validation problem names no field: %s", res.Body)
+		}
+		for _, e := range errs {
+			if m, _ := e.(map[string]any); m["field"] == "" || m["message"] == "" {
+				t.Fatalf("errors[] entry without field or message: %s", res.Body)
+			}
+		}
+	}
 	return body
+}
+
+// assertProblemHeaders checks the headers the contract ties to a status.
+func assertProblemHeaders(t testing.TB, res Response, status int) {
+	t.Helper()
+	switch status {
+	case http.StatusUnauthorized:
+		if scheme, _, _ := strings.Cut(res.Header.Get("WWW-Authenticate"), " "); scheme != "Bearer" {
+			t.Fatalf("401 with WWW-Authenticate %q, want Bearer", res.Header.Get("WWW-Authenticate"))
+		}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || n < 1 {
+			t.Fatalf("%d with Retry-After %q, want whole seconds", status, res.Header.Get("Retry-After"))
+		}
+	case http.StatusMethodNotAllowed:
+		if res.Header.Get("Allow") == "" {
+			t.Fatal("405 without Allow")
+		}
+	}
 }
 
 // FieldsOf lists the fields named in a problem's errors.

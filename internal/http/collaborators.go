@@ -76,7 +76,7 @@ func (s *server) listCollaborators(w http.ResponseWriter, r *http.Request) {
 	q := newQueryReader(r, "department", "active", "q")
 	in := service.ListCollaboratorsInput{
 		PageInput:  q.page(),
-		Department: q.str("department"),
+		Department: q.nonEmpty("department"),
 		Active:     q.boolean("active"),
 		Q:          q.str("q"),
 	}

@@ -146,6 +146,7 @@ func TestClientSearch(t *testing.T) {
 func TestListParametersOfTheWrongFormAreNamed(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t)
+	historyOf := "/v1/collaborators/" + api.Caller(api.ManagerToken) + "/history"
 	cases := map[string]string{
 		"/v1/clients?commercial=bill":                 "commercial",
 		"/v1/clients?commercial=":                     "commercial",
@@ -168,6 +169,17 @@ func TestListParametersOfTheWrongFormAreNamed(t *testing.T) {
 		"/v1/events?starts_after=2027-06-04T11:00:00": "starts_after",
 		"/v1/events?starts_before=2027-06-04":         "starts_before",
 		"/v1/events?sort=-created_at":                 "sort",
+		"/v1/events?limit=-1":                         "limit",
+		"/v1/collaborators?department=sales":          "department",
+		"/v1/collaborators?department=":               "department",
+		"/v1/collaborators?active=yes":                "active",
+		"/v1/collaborators?active=":                   "active",
+		"/v1/collaborators?sort=first_name":           "sort",
+		"/v1/collaborators?limit=1000":                "limit",
+		"/v1/collaborators?role=manager":              "role",
+		historyOf + "?limit=0":                        "limit",
+		historyOf + "?sort=at":                        "sort",
+		historyOf + "?action=create":                  "action",
 	}
 	for path, field := range cases {
 		body := apitest.AssertProblem(t, api.Get(path, api.ManagerToken), 422, "validation")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -82,7 +83,6 @@ func (s *server) observe(next http.Handler) http.Handler {
 					s.writeError(ww, r, err)
 				} else {
 					info.err = err
-					s.log.ErrorContext(ctx, "panic after response started", "request_id", id, "error", err.Error())
 				}
 			}
 			route := chi.RouteContext(r.Context()).RoutePattern()
@@ -93,10 +93,17 @@ func (s *server) observe(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			s.log.InfoContext(ctx, "request",
-				"method", r.Method, "route", route, "status", status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten())
+			// One line per request; a failure's details join it rather
+			// than making a second line.
+			level := slog.LevelInfo
+			attrs := []any{"method", r.Method, "route", route, "status", status,
+				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten()}
+			if info.err != nil {
+				level = slog.LevelError
+				attrs = append(attrs, "error", info.err.Error())
+			}
+			s.log.Log(ctx, level, "request", attrs...)
 			if s.cfg.Observe != nil {
 				s.cfg.Observe(RequestRecord{Method: r.Method, Route: route, Status: status,
 					Duration: time.Since(start), RequestID: id, CollaboratorID: info.collaboratorID, Err: info.err, Panic: panicked})

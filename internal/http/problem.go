@@ -87,10 +87,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	info := requestInfoFrom(r.Context())
+	info, inRequest := r.Context().Value(requestInfoKey).(*requestInfo)
+	if !inRequest {
+		info = &requestInfo{}
+	}
 	if status >= 500 {
+		// The request's one log line (observe) carries the error.
 		info.err = err
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", info.id, "error", err.Error())
+		if !inRequest {
+			s.log.ErrorContext(r.Context(), "request failed", "error", err.Error())
+		}
 	}
 	h := w.Header()
 	switch status {

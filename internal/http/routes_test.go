@@ -97,7 +97,7 @@ func TestUnknownPathsAndMethodsAnswerDocumentedProblems(t *testing.T) {
 	}
 	res = api.Do(apitest.Request{Method: http.MethodDelete, Path: "/v1/collaborators", Token: api.ManagerToken})
 	apitest.AssertProblem(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
-	if got := strings.Join(res.Header.Values("Allow"), ","); got != "GET,POST" {
+	if got := strings.Join(res.Header.Values("Allow"), "|"); got != "GET, POST" {
 		t.Fatalf("Allow: %q", got)
 	}
 }

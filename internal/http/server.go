@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -131,9 +132,8 @@ func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, m)
 		}
 	}
-	for _, m := range allowed {
-		w.Header().Add("Allow", m)
-	}
+	// One field line: clients reading a single header value see them all.
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	s.writeError(w, r, service.Errorf(service.CodeMethodNotAllowed, "This path does not answer %s.", r.Method))
 }
 

@@ -198,6 +198,54 @@ func TestSentryGetsCollaboratorChangesByIDsOnly(t *testing.T) {
 	assertClean(t, events, email, first, "Quartz", "zebulon", password, api.ManagerToken)
 }
 
+func TestSentryGetsEachContractSignatureByIDsOnly(t *testing.T) {
+	t.Parallel()
+	reporter, tr := newReporter(t)
+	api := apitest.New(t, apitest.Options{Notifier: reporter})
+	managerID := api.Caller(api.ManagerToken)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	const clientName, clientEmail = "Kevin Casey", "kevin.casey@startup.test"
+	res := api.Post("/v1/clients", bill, map[string]any{
+		"full_name": clientName, "email": clientEmail, "phone": "+678 123 456 78"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("client: %d %s", res.Status, res.Body)
+	}
+	clientID := res.JSON(t)["id"].(string)
+	contract := func(signed bool) string {
+		t.Helper()
+		res := api.Post("/v1/contracts", api.ManagerToken, map[string]any{
+			"client_id": clientID, "total_amount": "15000.00", "signed": signed})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("contract: %d %s", res.Status, res.Body)
+		}
+		return res.JSON(t)["id"].(string)
+	}
+	before := len(tr.Events()) // creating Bill is a collaborator event
+
+	signedAtCreation := contract(true)
+	draft := contract(false)
+	// Amounts alone are no signature; signing is, by its commercial; a
+	// second "signed": true changes nothing and says nothing.
+	for _, body := range []map[string]any{{"amount_due": "100.00"}, {"signed": true}, {"signed": true}} {
+		if res := api.Patch("/v1/contracts/"+draft, bill, body); res.Status != http.StatusOK {
+			t.Fatalf("patch %v: %d %s", body, res.Status, res.Body)
+		}
+	}
+
+	events := tr.Events()[before:]
+	want := []struct{ actor, record string }{{managerID, signedAtCreation}, {billID, draft}}
+	if len(events) != len(want) {
+		t.Fatalf("%d events after the collaborator's, want %d", len(events), len(want))
+	}
+	for i, e := range events {
+		if e.Message != "contract.signed" || e.Level != sentry.LevelInfo || e.Tags["record_type"] != "contract" ||
+			e.Tags["actor_id"] != want[i].actor || e.Tags["record_id"] != want[i].record {
+			t.Fatalf("event %d: message %q, level %s, tags %v", i, e.Message, e.Level, e.Tags)
+		}
+	}
+	assertClean(t, events, clientName, clientEmail, "Bill", "15000")
+}
+
 func TestWithoutDSNNothingIsSentAndNothingBreaks(t *testing.T) {
 	t.Parallel()
 	for _, r := range []*telemetry.Reporter{nil, mustReporter(t, telemetry.SentryOptions{})} {
