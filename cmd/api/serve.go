@@ -34,9 +34,20 @@ type app struct {
 	pool     *pgxpool.Pool
 	handler  http.Handler
 	draining *atomic.Bool
-	cleanup  func()
+	closers  []func() // run in reverse order by cleanup
 	// embedded is set when the database is the built-in development one.
 	embedded bool
+}
+
+// onCleanup registers what cleanup releases, the last registered first.
+func (a *app) onCleanup(f func()) { a.closers = append(a.closers, f) }
+
+// cleanup releases the app's parts in the reverse order of their start.
+func (a *app) cleanup() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -99,7 +110,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", "version", version, "go_version", runtime.Version())
-	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}, cleanup: func() {}}
+	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}}
 	embedded := cfg.DatabaseURL == ""
 	if !embedded && cfg.JWTSecret == nil {
 		return nil, errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
@@ -109,7 +120,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		if err != nil {
 			return nil, err
 		}
-		a.cleanup = dev.stop
+		a.onCleanup(dev.stop)
 		a.cfg.DatabaseURL = dev.url
 		if a.cfg.JWTSecret == nil {
 			a.cfg.JWTSecret = dev.jwtSecret
@@ -123,8 +134,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		return fail(fmt.Errorf("DATABASE_URL: %w", err))
 	}
 	a.pool = pool
-	prevCleanup := a.cleanup
-	a.cleanup = func() { pool.Close(); prevCleanup() }
+	a.onCleanup(pool.Close)
 	if err := migrateUp(ctx, pool, log); err != nil {
 		return fail(err)
 	}
@@ -136,8 +146,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 		// The parse error may quote the DSN, which holds a key: keep it out.
 		return fail(errors.New("SENTRY_DSN: is not a valid Sentry DSN"))
 	}
-	closePool := a.cleanup
-	a.cleanup = func() { reporter.Flush(2 * time.Second); reporter.Close(); closePool() }
+	a.onCleanup(func() { reporter.Flush(2 * time.Second); reporter.Close() })
 	if reporter.Enabled() {
 		log.Info("reporting errors to Sentry", "environment", cfg.SentryEnvironment)
 	}
