@@ -217,7 +217,7 @@ type UpdateCollaboratorInput struct {
 	IsActive       *bool
 	// ReassignTo receives the clients and events of a collaborator who
 	// leaves or changes department.
-	ReassignTo *string `validate:"omitnil,uuid"`
+	ReassignTo *string `validate:"omitnil,id"`
 }
 
 // Update changes a collaborator (collaborator:update, checked on the route).

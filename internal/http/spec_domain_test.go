@@ -1,0 +1,185 @@
+package http_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"epicevents/internal/apitest"
+)
+
+// Names are Unicode letters with spaces, hyphens and apostrophes, and their
+// lengths count characters.
+func TestPersonNamesTakeUnicodeLetters(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	for i, name := range [][2]string{
+		{"Zoë", "O'Brien"}, {"Jean-Luc", "D’Arcy"}, {"Ñuño José", "Ångström"}, {"Łukasz", "Wałęsa"},
+		{"Ana María", "e\u0301tienne"}, {"Анна", "Иванова"}, {strings.Repeat("é", 100), strings.Repeat("ß", 100)},
+	} {
+		body := newCollaboratorBody(700+i, unique("named"))
+		body["first_name"], body["last_name"] = name[0], name[1]
+		res := api.Post("/v1/collaborators", api.ManagerToken, body)
+		got := expect(t, res, http.StatusCreated)
+		if got["first_name"] != name[0] || got["last_name"] != name[1] || got["full_name"] != name[0]+" "+name[1] {
+			t.Fatalf("%v: %s", name, res.Body)
+		}
+	}
+	for _, bad := range []string{"K@te", "Kate!", "Kate_H", "Kate.", "Kate3"} {
+		body := newCollaboratorBody(800, unique("bad"))
+		body["first_name"] = bad
+		problem := apitest.AssertProblem(t, api.Post("/v1/collaborators", api.ManagerToken, body), 422, "validation")
+		if !slices.Equal(apitest.FieldsOf(problem), []string{"first_name"}) {
+			t.Fatalf("%q: %v", bad, problem)
+		}
+	}
+	if n := api.Count(`SELECT count(*) FROM collaborators`); n != 8 {
+		t.Fatalf("collaborators = %d, want 8", n)
+	}
+}
+
+// A PATCH that takes another's username or email, in any case, is 409
+// naming the field, and changes nothing.
+func TestCollaboratorPatchDuplicatesNameTheField(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	api.CreateCollaborator("kate", "support")
+	joeID, _ := api.CreateCollaborator("joe", "support")
+	for field, value := range map[string]string{"username": "KaTe", "email": "KATE@epic-events.test"} {
+		problem := apitest.AssertProblem(t, api.Patch("/v1/collaborators/"+joeID, api.ManagerToken, map[string]any{field: value}), 409, "duplicate")
+		if !slices.Equal(apitest.FieldsOf(problem), []string{field}) {
+			t.Fatalf("%s: %v", field, problem)
+		}
+	}
+	if n := api.Count(`SELECT count(*) FROM collaborators WHERE id = $1 AND username = 'joe' AND version = 1`, joeID); n != 1 {
+		t.Fatal("a refused patch changed joe")
+	}
+	if n := auditCount(api, joeID); n != 1 {
+		t.Fatalf("audit rows = %d", n)
+	}
+}
+
+// A deleted collaborator's email and employee number stay reserved, like
+// their username.
+func TestDeletedCollaboratorKeepsNamesReserved(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	res := api.Post("/v1/collaborators", api.ManagerToken, newCollaboratorBody(4242, "kate"))
+	id := expect(t, res, http.StatusCreated)["id"].(string)
+	expect(t, api.Delete("/v1/collaborators/"+id, api.ManagerToken), http.StatusNoContent)
+	for field, change := range map[string]map[string]any{
+		"email":           {"email": "Kate@Epic-Events.test", "employee_number": 4243},
+		"employee_number": {"employee_number": 4242},
+		"username":        {"username": "KATE", "email": "k2@epic-events.test", "employee_number": 4244},
+	} {
+		body := newCollaboratorBody(4245, "kate2")
+		for k, v := range change {
+			body[k] = v
+		}
+		problem := apitest.AssertProblem(t, api.Post("/v1/collaborators", api.ManagerToken, body), 409, "duplicate")
+		if !slices.Equal(apitest.FieldsOf(problem), []string{field}) {
+			t.Fatalf("%s: %v", field, problem)
+		}
+	}
+	if n := api.Count(`SELECT count(*) FROM collaborators`); n != 2 {
+		t.Fatalf("collaborators = %d", n)
+	}
+}
+
+// reassign_to is an id like any other: any spelling of a UUID that names
+// the colleague is that colleague.
+func TestReassignToTakesAnyUUIDSpelling(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	annaID, _ := api.CreateCollaborator("anna", "commercial")
+	client := newClient(t, api, bill)
+	res := api.Patch("/v1/collaborators/"+billID, api.ManagerToken, map[string]any{"is_active": false, "reassign_to": strings.ToUpper(annaID)})
+	expect(t, res, http.StatusOK)
+	if n := api.Count(`SELECT count(*) FROM clients WHERE id = $1 AND commercial_id = $2`, client, annaID); n != 1 {
+		t.Fatal("client not moved")
+	}
+	problem := apitest.AssertProblem(t, api.Patch("/v1/collaborators/"+annaID, api.ManagerToken, map[string]any{"is_active": false, "reassign_to": "nope"}), 422, "validation")
+	if !slices.Equal(apitest.FieldsOf(problem), []string{"reassign_to"}) || !strings.Contains(fieldMessage(problem, "reassign_to"), "UUID") {
+		t.Fatalf("problem: %v", problem)
+	}
+}
+
+// Moving a collaborator to another department hands their clients, or
+// their upcoming events, to reassign_to in the same transaction.
+func TestDepartmentMoveHandsOverDependents(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	annaID, _ := api.CreateCollaborator("anna", "commercial")
+	kateID, _ := api.CreateCollaborator("kate", "support")
+	joeID, _ := api.CreateCollaborator("joe", "support")
+	client := newClient(t, api, bill)
+	contract := newContract(t, api, client, "100", true)
+	event := newEvent(t, api, bill, contract, 48*time.Hour)
+	assignSupport(t, api, event, kateID)
+
+	// The target must be of the department being left, not the one joined.
+	apitest.AssertProblem(t, api.Patch("/v1/collaborators/"+billID, api.ManagerToken,
+		map[string]any{"department": "support", "reassign_to": kateID}), 422, "validation")
+	res := api.Patch("/v1/collaborators/"+billID, api.ManagerToken, map[string]any{"department": "support", "reassign_to": annaID})
+	if body := expect(t, res, http.StatusOK); body["department"] != "support" || body["version"].(float64) != 2 {
+		t.Fatalf("move: %s", res.Body)
+	}
+	if n := api.Count(`SELECT count(*) FROM clients WHERE commercial_id = $1`, billID); n != 0 {
+		t.Fatalf("bill still owns %d clients", n)
+	}
+	got := expect(t, api.Get("/v1/contracts/"+contract, api.ManagerToken), http.StatusOK)
+	if got["commercial"].(map[string]any)["id"] != annaID {
+		t.Fatalf("contract's commercial did not follow: %v", got)
+	}
+	// Bill, now support, has lost his commercial permissions on the spot.
+	apitest.AssertProblem(t, api.Patch("/v1/clients/"+client, bill, map[string]any{"phone": "123456"}), 403, "forbidden")
+
+	res = api.Patch("/v1/collaborators/"+kateID, api.ManagerToken, map[string]any{"department": "commercial", "reassign_to": joeID})
+	expect(t, res, http.StatusOK)
+	if n := api.Count(`SELECT count(*) FROM events WHERE id = $1 AND support_id = $2 AND version = 3`, event, joeID); n != 1 {
+		t.Fatal("upcoming event not handed over")
+	}
+	if n := api.Count(`SELECT count(*) FROM audit_entries WHERE record_id = $1 AND changes->'support_id'->>'from' = $2`, event, kateID); n != 1 {
+		t.Fatal("hand-over not audited")
+	}
+}
+
+// Lengths of event texts count characters: 500 "é" is a valid location
+// (1000 bytes), 501 is not.
+func TestEventTextLengthsCountCharacters(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, bill := api.CreateCollaborator("bill", "commercial")
+	contract := newContract(t, api, newClient(t, api, bill), "100", true)
+	body := func(name, location, notes string) map[string]any {
+		return map[string]any{"contract_id": contract, "name": name, "start_at": instant(api, time.Hour),
+			"end_at": instant(api, 2*time.Hour), "location": location, "attendees": 100000, "notes": notes}
+	}
+	res := api.Post("/v1/events", bill, body(strings.Repeat("é", 200), strings.Repeat("é", 500), strings.Repeat("é", 5000)))
+	if got := expect(t, res, http.StatusCreated); got["attendees"].(float64) != 100000 {
+		t.Fatalf("event: %v", got)
+	}
+	problem := apitest.AssertProblem(t, api.Post("/v1/events", bill, body(strings.Repeat("é", 201), strings.Repeat("é", 501), strings.Repeat("é", 5001))), 422, "validation")
+	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"location", "name", "notes"}) {
+		t.Fatalf("fields %v", got)
+	}
+	if n := api.Count(`SELECT count(*) FROM events`); n != 1 {
+		t.Fatalf("events = %d", n)
+	}
+}
+
+// fieldMessage is the message a validation problem gives for the field.
+func fieldMessage(problem map[string]any, field string) string {
+	errs, _ := problem["errors"].([]any)
+	for _, e := range errs {
+		if m, _ := e.(map[string]any); m["field"] == field {
+			s, _ := m["message"].(string)
+			return s
+		}
+	}
+	return ""
+}
