@@ -30,12 +30,19 @@ type Collaborator struct {
 // FullName is how the collaborator is shown.
 func (c Collaborator) FullName() string { return c.FirstName + " " + c.LastName }
 
+// toCollaborator converts a row; instants come back in UTC whatever the
+// process's local zone, which the driver uses for timestamptz.
 func toCollaborator(r db.Collaborator) Collaborator {
-	return Collaborator{
+	c := Collaborator{
 		ID: r.ID, EmployeeNumber: int(r.EmployeeNumber), FirstName: r.FirstName, LastName: r.LastName,
 		Email: r.Email, Username: r.Username, Department: r.Department, IsActive: r.IsActive,
-		DeletedAt: r.DeletedAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+	if r.DeletedAt != nil {
+		t := r.DeletedAt.UTC()
+		c.DeletedAt = &t
+	}
+	return c
 }
 
 // CollaboratorService manages collaborators.
