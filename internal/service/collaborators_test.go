@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"epicevents/internal/db"
@@ -121,5 +122,40 @@ func TestFirstManagerNeedsAPassword(t *testing.T) {
 	_, err = svc.EnsureFirstManager(context.Background(), service.BootstrapInput{Username: "manager", Email: "m@epic-events.test", Password: "password1234"})
 	if service.ErrorCode(err) != service.CodeValidation {
 		t.Fatalf("a common bootstrap password was accepted: %v", err)
+	}
+}
+
+// The last active manager can be neither deactivated, deleted nor moved
+// out of management, whoever asks (here a caller who is not that manager,
+// which only a race or a department change can produce).
+func TestLastManagerStays(t *testing.T) {
+	t.Parallel()
+	svc, store := newCollaborators(t)
+	ctx := context.Background()
+	last := createManager(t, svc, "ada", 1)
+	other := service.Caller{ID: uuid.New(), RequestID: "test-other",
+		Permissions: []string{service.PermCollaboratorDelete, service.PermCollaboratorUpdate}}
+	off, support := false, "support"
+	_, err := svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
+	if service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("deactivate: %v", err)
+	}
+	_, err = svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{Department: &support}, service.IfMatch{})
+	if service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("move: %v", err)
+	}
+	if err := svc.Delete(ctx, other, last.ID.String(), nil, service.IfMatch{}); service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("delete: %v", err)
+	}
+	var n int
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM collaborators
+		WHERE id = $1 AND is_active AND deleted_at IS NULL AND department = 'management' AND version = 1`, last.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the last manager changed (%d, %v)", n, err)
+	}
+	// With a second manager, the first may go.
+	bob := createManager(t, svc, "bob", 2)
+	bob.Permissions = other.Permissions
+	if err := svc.Delete(ctx, bob, last.ID.String(), nil, service.IfMatch{}); err != nil {
+		t.Fatalf("delete with another manager left: %v", err)
 	}
 }
