@@ -183,3 +183,25 @@ func fieldMessage(problem map[string]any, field string) string {
 	}
 	return ""
 }
+
+// reassign_to naming nobody is a 422, which comes before the path's 404.
+func TestReassignToIsCheckedBeforeThePath(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	unknown := "00000000-0000-4000-8000-000000000000"
+	for _, path := range []string{"/v1/collaborators/" + unknown, "/v1/collaborators/not-a-uuid"} {
+		for _, target := range []string{unknown, "nope"} {
+			res := api.Patch(path, api.ManagerToken, map[string]any{"is_active": false, "reassign_to": target})
+			if !slices.Equal(apitest.FieldsOf(apitest.AssertProblem(t, res, 422, "validation")), []string{"reassign_to"}) {
+				t.Fatalf("PATCH %s reassign_to=%s: %s", path, target, res.Body)
+			}
+			res = api.Do(apitest.Request{Method: "DELETE", Path: path + "?reassign_to=" + target, Token: api.ManagerToken})
+			if !slices.Equal(apitest.FieldsOf(apitest.AssertProblem(t, res, 422, "validation")), []string{"reassign_to"}) {
+				t.Fatalf("DELETE %s reassign_to=%s: %s", path, target, res.Body)
+			}
+		}
+	}
+	// A valid reassign_to leaves the unknown path its 404.
+	me := api.Caller(api.ManagerToken)
+	apitest.AssertProblem(t, api.Patch("/v1/collaborators/"+unknown, api.ManagerToken, map[string]any{"reassign_to": me}), 404, "not-found")
+}
