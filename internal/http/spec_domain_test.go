@@ -205,3 +205,64 @@ func TestReassignToIsCheckedBeforeThePath(t *testing.T) {
 	me := api.Caller(api.ManagerToken)
 	apitest.AssertProblem(t, api.Patch("/v1/collaborators/"+unknown, api.ManagerToken, map[string]any{"reassign_to": me}), 404, "not-found")
 }
+
+// Sending back every writable field as it is changes nothing, on every
+// resource: no version, no updated_at, no audit row.
+func TestPatchSendingBackEveryFieldChangesNothing(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	annaID, _ := api.CreateCollaborator("anna", "commercial")
+	kateID, _ := api.CreateCollaborator("kate", "support")
+	client := newClient(t, api, bill)
+	contract := newContract(t, api, client, "100.5", false)
+	event := newEvent(t, api, bill, newContract(t, api, client, "10", true), 48*time.Hour)
+	assignSupport(t, api, event, kateID)
+	api.Clock.Advance(time.Minute)
+
+	pick := func(m map[string]any, keys ...string) map[string]any {
+		out := map[string]any{}
+		for _, k := range keys {
+			out[k] = m[k]
+		}
+		return out
+	}
+	cases := []struct {
+		path, token string
+		body        func(cur map[string]any) map[string]any
+	}{
+		{"/v1/collaborators/" + billID, api.ManagerToken, func(c map[string]any) map[string]any {
+			b := pick(c, "employee_number", "first_name", "last_name", "email", "username", "department", "is_active")
+			b["reassign_to"] = annaID // a valid colleague, but nobody leaves
+			return b
+		}},
+		{"/v1/clients/" + client, bill, func(c map[string]any) map[string]any {
+			return pick(c, "full_name", "email", "phone", "company_name", "first_contact_at", "last_contact_at")
+		}},
+		{"/v1/clients/" + client, api.ManagerToken, func(c map[string]any) map[string]any {
+			return map[string]any{"commercial_id": c["commercial"].(map[string]any)["id"]}
+		}},
+		{"/v1/contracts/" + contract, bill, func(c map[string]any) map[string]any {
+			return map[string]any{"total_amount": "100.50", "amount_due": "100.5", "signed": false}
+		}},
+		{"/v1/events/" + event, api.ManagerToken, func(c map[string]any) map[string]any {
+			b := pick(c, "name", "start_at", "end_at", "timezone", "location", "attendees", "notes")
+			b["support_id"] = kateID
+			return b
+		}},
+	}
+	for _, c := range cases {
+		before := api.Get(c.path, c.token)
+		cur := expect(t, before, http.StatusOK)
+		audits := auditCount(api, cur["id"].(string))
+		res := api.Patch(c.path, c.token, c.body(cur))
+		after := expect(t, res, http.StatusOK)
+		if after["version"] != cur["version"] || after["updated_at"] != cur["updated_at"] ||
+			res.Header.Get("ETag") != before.Header.Get("ETag") {
+			t.Fatalf("%s: no-op moved the record: %s", c.path, res.Body)
+		}
+		if n := auditCount(api, cur["id"].(string)); n != audits {
+			t.Fatalf("%s: audit rows %d, want %d", c.path, n, audits)
+		}
+	}
+}
