@@ -266,3 +266,81 @@ func TestPatchSendingBackEveryFieldChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// When several errors apply, the first of 422, 404, 403 (ownership or
+// field), 412, 409 wins, on every write route; and nothing changes.
+func TestWriteErrorsComeInTheContractsOrder(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	_, anna := api.CreateCollaborator("anna", "commercial")
+	kateID, kate := api.CreateCollaborator("kate", "support")
+	_, joe := api.CreateCollaborator("joe", "support")
+	manager := api.ManagerToken
+	me := api.Caller(manager)
+	client := newClient(t, api, bill)
+	taken := expect(t, api.Get("/v1/clients/"+newClient(t, api, anna), anna), 200)["email"]
+	signed := newContract(t, api, client, "100", true)
+	event := newEvent(t, api, bill, signed, time.Hour)
+	assignSupport(t, api, event, kateID)
+	unknown := "00000000-0000-4000-8000-000000000000"
+	stale := map[string]string{"If-Match": `"99"`}
+	type step struct {
+		name                string
+		method, path, token string
+		body                any
+		header              map[string]string
+		status              int
+		slug                string
+	}
+	steps := []step{
+		// Collaborators.
+		{"422 before 403 (self)", "PATCH", "/v1/collaborators/" + me, manager, map[string]any{"is_active": false, "last_name": "4"}, nil, 422, "validation"},
+		{"404 before 412", "PATCH", "/v1/collaborators/" + unknown, manager, map[string]any{"is_active": false}, stale, 404, "not-found"},
+		{"403 (self) before 412", "PATCH", "/v1/collaborators/" + me, manager, map[string]any{"is_active": false}, stale, 403, "forbidden"},
+		{"403 (self) delete before 412", "DELETE", "/v1/collaborators/" + me, manager, nil, stale, 403, "forbidden"},
+		{"412 before 409 (dependents)", "PATCH", "/v1/collaborators/" + billID, manager, map[string]any{"is_active": false}, stale, 412, "precondition-failed"},
+		{"412 before 409 (dependents) on delete", "DELETE", "/v1/collaborators/" + billID, manager, nil, stale, 412, "precondition-failed"},
+		{"412 before 409 (duplicate)", "PATCH", "/v1/collaborators/" + billID, manager, map[string]any{"username": "KATE"}, stale, 412, "precondition-failed"},
+		// Clients.
+		{"client: 403 (field) before 412", "PATCH", "/v1/clients/" + client, bill, map[string]any{"commercial_id": billID}, stale, 403, "forbidden"},
+		{"client: 412 before 409", "PATCH", "/v1/clients/" + client, bill, map[string]any{"email": taken}, stale, 412, "precondition-failed"},
+		// Contracts.
+		{"contract: 422 before 404", "PATCH", "/v1/contracts/" + unknown, anna, map[string]any{"amount_due": "1.001"}, nil, 422, "validation"},
+		{"contract: 404 before 403", "PATCH", "/v1/contracts/" + unknown, anna, map[string]any{"amount_due": "1"}, nil, 404, "not-found"},
+		{"contract: 403 before 412", "PATCH", "/v1/contracts/" + signed, anna, map[string]any{"signed": false}, stale, 403, "forbidden"},
+		{"contract: 412 before 409", "PATCH", "/v1/contracts/" + signed, bill, map[string]any{"signed": false}, stale, 412, "precondition-failed"},
+		{"contract: 403 before 409", "PATCH", "/v1/contracts/" + signed, anna, map[string]any{"total_amount": "200"}, nil, 403, "forbidden"},
+		// Events.
+		{"event: 422 before 404", "PATCH", "/v1/events/" + unknown, joe, map[string]any{"attendees": -1}, nil, 422, "validation"},
+		{"event: 422 (support_id) before 404", "PATCH", "/v1/events/" + unknown, manager, map[string]any{"support_id": unknown}, nil, 422, "validation"},
+		{"event: 422 before 403 (field)", "PATCH", "/v1/events/" + event, kate, map[string]any{"support_id": unknown}, nil, 422, "validation"},
+		{"event: 404 before 403", "PATCH", "/v1/events/" + unknown, joe, map[string]any{"attendees": 1}, nil, 404, "not-found"},
+		{"event: 403 before 412", "PATCH", "/v1/events/" + event, joe, map[string]any{"attendees": 1}, stale, 403, "forbidden"},
+		{"event create: 422 before 403", "POST", "/v1/events", anna, map[string]any{"contract_id": signed, "name": "E",
+			"start_at": instant(api, -time.Hour), "end_at": instant(api, time.Hour), "location": "", "attendees": 1}, nil, 422, "validation"},
+	}
+	run := func(s step) {
+		t.Helper()
+		res := api.Do(apitest.Request{Method: s.method, Path: s.path, Token: s.token, Body: s.body, Header: s.header})
+		if res.Status != s.status {
+			t.Fatalf("%s: %d, want %d: %s", s.name, res.Status, s.status, res.Body)
+		}
+		apitest.AssertProblem(t, res, s.status, s.slug)
+	}
+	for _, s := range steps {
+		run(s)
+	}
+	// Once the event has ended: 412 before 409 event-finished.
+	api.Clock.Advance(26 * time.Hour)
+	kate = api.Login("kate", apitest.CollaboratorPassword)
+	run(step{"event: 412 before 409", "PATCH", "/v1/events/" + event, kate, map[string]any{"notes": "late"}, stale, 412, "precondition-failed"})
+	run(step{"event: 409 without If-Match", "PATCH", "/v1/events/" + event, kate, map[string]any{"notes": "late"}, nil, 409, "event-finished"})
+
+	if n := api.Count(`SELECT count(*) FROM audit_entries WHERE action = 'update'`); n != 1 {
+		t.Fatalf("refused writes wrote %d update rows (want only the support assignment)", n)
+	}
+	if n := api.Count(`SELECT count(*) FROM collaborators WHERE is_active AND deleted_at IS NULL`); n != 5 {
+		t.Fatalf("active collaborators = %d", n)
+	}
+}
