@@ -344,3 +344,28 @@ func TestWriteErrorsComeInTheContractsOrder(t *testing.T) {
 		t.Fatalf("active collaborators = %d", n)
 	}
 }
+
+// A hand-over that fails after moving the events leaves them where they
+// were: the move and the collaborator's change are one transaction.
+func TestFailedHandOverMovesNoEvent(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, bill := api.CreateCollaborator("bill", "commercial")
+	kateID, _ := api.CreateCollaborator("kate", "support")
+	joeID, _ := api.CreateCollaborator("joe", "support")
+	event := newEvent(t, api, bill, newContract(t, api, newClient(t, api, bill), "10", true), 48*time.Hour)
+	assignSupport(t, api, event, kateID)
+	res := api.Patch("/v1/collaborators/"+kateID, api.ManagerToken, map[string]any{"department": "commercial", "reassign_to": joeID, "username": "JOE"})
+	if !slices.Equal(apitest.FieldsOf(apitest.AssertProblem(t, res, 409, "duplicate")), []string{"username"}) {
+		t.Fatalf("refusal: %s", res.Body)
+	}
+	if n := api.Count(`SELECT count(*) FROM events WHERE id = $1 AND support_id = $2 AND version = 2`, event, kateID); n != 1 {
+		t.Fatal("a refused hand-over moved the event")
+	}
+	if n := api.Count(`SELECT count(*) FROM audit_entries WHERE record_id = $1 AND changes ? 'support_id'`, event); n != 1 {
+		t.Fatalf("a refused hand-over left audit rows")
+	}
+	if n := api.Count(`SELECT count(*) FROM collaborators WHERE id = $1 AND department = 'support' AND version = 1`, kateID); n != 1 {
+		t.Fatal("a refused hand-over changed kate")
+	}
+}
