@@ -377,7 +377,7 @@ type ClientCreate struct {
 	// LastContactAt Defaults to now.
 	LastContactAt *InstantInput `json:"last_contact_at,omitempty"`
 
-	// Phone 6 to 30 characters of digits, spaces and `+-().`.
+	// Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
 	Phone Phone `json:"phone"`
 }
 
@@ -404,7 +404,7 @@ type ClientUpdate struct {
 	// LastContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
 	LastContactAt *InstantInput `json:"last_contact_at,omitempty"`
 
-	// Phone 6 to 30 characters of digits, spaces and `+-().`.
+	// Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
 	Phone *Phone `json:"phone,omitempty"`
 }
 
@@ -795,7 +795,7 @@ type Permission string
 // PersonName Letters (any script), spaces, hyphens and apostrophes; not only spaces.
 type PersonName = string
 
-// Phone 6 to 30 characters of digits, spaces and `+-().`.
+// Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
 type Phone = string
 
 // Problem An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status

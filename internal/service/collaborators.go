@@ -30,12 +30,19 @@ type Collaborator struct {
 // FullName is how the collaborator is shown.
 func (c Collaborator) FullName() string { return c.FirstName + " " + c.LastName }
 
+// toCollaborator converts a row; instants come back in UTC whatever the
+// process's local zone, which the driver uses for timestamptz.
 func toCollaborator(r db.Collaborator) Collaborator {
-	return Collaborator{
+	c := Collaborator{
 		ID: r.ID, EmployeeNumber: int(r.EmployeeNumber), FirstName: r.FirstName, LastName: r.LastName,
 		Email: r.Email, Username: r.Username, Department: r.Department, IsActive: r.IsActive,
-		DeletedAt: r.DeletedAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+	if r.DeletedAt != nil {
+		t := r.DeletedAt.UTC()
+		c.DeletedAt = &t
+	}
+	return c
 }
 
 // CollaboratorService manages collaborators.
@@ -217,7 +224,7 @@ type UpdateCollaboratorInput struct {
 	IsActive       *bool
 	// ReassignTo receives the clients and events of a collaborator who
 	// leaves or changes department.
-	ReassignTo *string `validate:"omitnil,uuid"`
+	ReassignTo *string `validate:"omitnil,id"`
 }
 
 // Update changes a collaborator (collaborator:update, checked on the route).
@@ -271,11 +278,6 @@ func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id stri
 
 // Delete soft-deletes a collaborator (collaborator:delete, on the route).
 func (s *CollaboratorService) Delete(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch) error {
-	if reassignTo != nil {
-		if _, err := uuid.Parse(*reassignTo); err != nil {
-			return InvalidField("reassign_to", "must be a UUID")
-		}
-	}
 	var deleted Collaborator
 	err := s.change(ctx, caller, id, reassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
 		p := updateParamsOf(cur)
@@ -306,22 +308,35 @@ func setString(ch Changes, field string, dst *string, v *string) {
 }
 
 // change runs an update or a soft delete of a collaborator with the rules
-// that guard them, in the contract's order: 404, self-protection (403),
-// If-Match (412), then the state rules (409) inside the transaction.
+// that guard them, in the contract's order: reassign_to naming nobody
+// (422), 404, reassign_to of the wrong kind (422, known only with the
+// record), self-protection (403), If-Match (412), then the state rules (409)
+// inside the transaction.
 func (s *CollaboratorService) change(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch,
 	apply func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error),
 	done func(row db.Collaborator, changed bool)) error {
-	uid, err := uuid.Parse(id)
-	if err != nil {
-		return errNotFound("collaborator")
-	}
-	err = s.Store.InTx(ctx, func(q *db.Queries) error {
+	err := s.Store.InTx(ctx, func(q *db.Queries) error {
 		// Lock the active managers before the record itself, always in the
 		// same order, so that two managers removing each other serialise
 		// instead of both succeeding.
 		managers, err := q.LockActiveManagers(ctx)
 		if err != nil {
 			return err
+		}
+		// reassign_to naming nobody is 422, which comes before the path's
+		// 404; its row is held until the hand-over commits, so that the
+		// colleague cannot leave meanwhile.
+		var target *db.Collaborator
+		if reassignTo != nil {
+			t, err := lockReassignTarget(ctx, q, *reassignTo)
+			if err != nil {
+				return err
+			}
+			target = &t
+		}
+		uid, ok := parseID(id)
+		if !ok {
+			return errNotFound("collaborator")
 		}
 		cur, err := q.GetCollaboratorForUpdate(ctx, uid)
 		if err != nil {
@@ -333,13 +348,10 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 		if cur.DeletedAt != nil {
 			return errNotFound("collaborator")
 		}
-		var target *db.Collaborator
-		if reassignTo != nil {
-			t, err := s.reassignTarget(ctx, q, cur, *reassignTo)
-			if err != nil {
+		if target != nil {
+			if err := checkReassignTarget(cur, *target); err != nil {
 				return err
 			}
-			target = &t
 		}
 		p, ch, err := apply(cur)
 		if err != nil {
@@ -436,24 +448,27 @@ func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID
 	return nil
 }
 
-// reassignTarget checks that reassign_to names another active collaborator
-// of the departing one's department.
-func (s *CollaboratorService) reassignTarget(ctx context.Context, q *db.Queries, cur db.Collaborator, id string) (db.Collaborator, error) {
-	tid, err := uuid.Parse(id)
-	if err != nil {
+// lockReassignTarget finds the collaborator reassign_to names and holds
+// their row until the transaction ends.
+func lockReassignTarget(ctx context.Context, q *db.Queries, id string) (db.Collaborator, error) {
+	tid, ok := parseID(id)
+	if !ok {
 		return db.Collaborator{}, InvalidField("reassign_to", "must be a UUID")
 	}
-	t, err := q.GetCollaborator(ctx, tid)
+	t, err := q.GetCollaboratorForShare(ctx, tid)
 	if errors.Is(db.Classify(err), db.ErrNotFound) {
 		return db.Collaborator{}, InvalidField("reassign_to", "names no collaborator")
 	}
-	if err != nil {
-		return db.Collaborator{}, err
-	}
+	return t, err
+}
+
+// checkReassignTarget checks that reassign_to is another active
+// collaborator of the departing one's department.
+func checkReassignTarget(cur, t db.Collaborator) error {
 	if t.ID == cur.ID || !t.IsActive || t.DeletedAt != nil || t.Department != cur.Department {
-		return db.Collaborator{}, InvalidField("reassign_to", "must be another active collaborator of the "+cur.Department+" department")
+		return InvalidField("reassign_to", "must be another active collaborator of the "+cur.Department+" department")
 	}
-	return t, nil
+	return nil
 }
 
 func boolFilter(b *bool) string {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"epicevents/internal/db"
@@ -121,5 +122,111 @@ func TestFirstManagerNeedsAPassword(t *testing.T) {
 	_, err = svc.EnsureFirstManager(context.Background(), service.BootstrapInput{Username: "manager", Email: "m@epic-events.test", Password: "password1234"})
 	if service.ErrorCode(err) != service.CodeValidation {
 		t.Fatalf("a common bootstrap password was accepted: %v", err)
+	}
+}
+
+// The last active manager can be neither deactivated, deleted nor moved
+// out of management, whoever asks (here a caller who is not that manager,
+// which only a race or a department change can produce).
+func TestLastManagerStays(t *testing.T) {
+	t.Parallel()
+	svc, store := newCollaborators(t)
+	ctx := context.Background()
+	last := createManager(t, svc, "ada", 1)
+	other := service.Caller{ID: uuid.New(), RequestID: "test-other",
+		Permissions: []string{service.PermCollaboratorDelete, service.PermCollaboratorUpdate}}
+	off, support := false, "support"
+	_, err := svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
+	if service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("deactivate: %v", err)
+	}
+	_, err = svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{Department: &support}, service.IfMatch{})
+	if service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("move: %v", err)
+	}
+	if err := svc.Delete(ctx, other, last.ID.String(), nil, service.IfMatch{}); service.ErrorCode(err) != service.CodeLastManager {
+		t.Fatalf("delete: %v", err)
+	}
+	var n int
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM collaborators
+		WHERE id = $1 AND is_active AND deleted_at IS NULL AND department = 'management' AND version = 1`, last.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the last manager changed (%d, %v)", n, err)
+	}
+	// With a second manager, the first may go.
+	bob := createManager(t, svc, "bob", 2)
+	bob.Permissions = other.Permissions
+	if err := svc.Delete(ctx, bob, last.ID.String(), nil, service.IfMatch{}); err != nil {
+		t.Fatalf("delete with another manager left: %v", err)
+	}
+}
+
+// A leaving commercial's clients never land on a colleague who is leaving
+// at the same moment: reassign_to is locked until the hand-over commits,
+// so the hand-over waits for the colleague's departure and then refuses.
+func TestReassignToCannotLeaveMeanwhile(t *testing.T) {
+	t.Parallel()
+	svc, store := newCollaborators(t)
+	ctx := context.Background()
+	manager := createManager(t, svc, "ada", 1)
+	manager.Permissions = []string{service.PermClientCreate, service.PermCollaboratorCreate, service.PermCollaboratorUpdate}
+	newCommercial := func(name string, n int) service.Caller {
+		pw := "a-commercial-password"
+		c, err := svc.Create(ctx, manager, service.CreateCollaboratorInput{EmployeeNumber: &n, FirstName: "Com", LastName: "Mercial",
+			Email: name + "@epic-events.test", Username: name, Department: service.DepartmentCommercial, Password: &pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return service.Caller{ID: c.ID, Permissions: []string{service.PermClientCreate}, RequestID: "test-" + name}
+	}
+	bill, anna := newCommercial("bill", 2), newCommercial("anna", 3)
+	clients := service.NewClientService(service.Deps{Store: store})
+	if _, err := clients.Create(ctx, bill, service.CreateClientInput{FullName: "Kevin", Email: "kevin@x.test", Phone: "123456"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Anna's own departure is in flight: her row is locked and changed.
+	tx, err := store.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE collaborators SET is_active = false WHERE id = $1`, anna.ID); err != nil {
+		t.Fatal(err)
+	}
+	off, target := false, anna.ID.String()
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.Update(ctx, manager, bill.ID.String(), service.UpdateCollaboratorInput{IsActive: &off, ReassignTo: &target}, service.IfMatch{})
+		done <- err
+	}()
+	// Let the hand-over either finish or queue behind Anna's row lock.
+	var result error
+	finished := false
+	for waiting := false; !waiting && !finished; {
+		select {
+		case result = <-done:
+			finished = true
+		default:
+			var n int
+			if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			waiting = n > 0
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !finished {
+		result = <-done
+	}
+	if service.ErrorCode(result) != service.CodeValidation {
+		t.Fatalf("hand-over to a departing colleague: %v", result)
+	}
+	var stranded int
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM clients c JOIN collaborators m ON m.id = c.commercial_id
+		WHERE NOT m.is_active`).Scan(&stranded); err != nil || stranded != 0 {
+		t.Fatalf("%d client(s) owned by an inactive commercial (%v)", stranded, err)
 	}
 }
