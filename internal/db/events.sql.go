@@ -266,6 +266,19 @@ func (q *Queries) ListEventsByStartDesc(ctx context.Context, arg ListEventsBySta
 	return items, nil
 }
 
+const lockClientOfContract = `-- name: LockClientOfContract :exec
+SELECT 1 FROM clients c
+WHERE c.id = (SELECT k.client_id FROM contracts k WHERE k.id = $1)
+FOR SHARE OF c
+`
+
+// Held while an event is created for the contract, so that the client
+// cannot change commercial between the ownership check and the commit.
+func (q *Queries) LockClientOfContract(ctx context.Context, contractID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, lockClientOfContract, contractID)
+	return err
+}
+
 const updateEvent = `-- name: UpdateEvent :exec
 UPDATE events SET
     name = $1,

@@ -90,6 +90,9 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 	assign(&notes, in.Notes)
 	var out Event
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+		if err := q.LockClientOfContract(ctx, uuidOf(*in.ContractID)); err != nil {
+			return err
+		}
 		contract, err := q.GetContract(ctx, uuidOf(*in.ContractID))
 		if errors.Is(db.Classify(err), db.ErrNotFound) {
 			return InvalidField("contract_id", "names no contract")

@@ -55,3 +55,10 @@ WHERE (sqlc.narg(contract_id)::uuid IS NULL OR contract_id = sqlc.narg(contract_
        OR (start_at, id) < (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid))
 ORDER BY start_at DESC, id DESC
 LIMIT @row_limit;
+
+-- name: LockClientOfContract :exec
+-- Held while an event is created for the contract, so that the client
+-- cannot change commercial between the ownership check and the commit.
+SELECT 1 FROM clients c
+WHERE c.id = (SELECT k.client_id FROM contracts k WHERE k.id = @contract_id)
+FOR SHARE OF c;
