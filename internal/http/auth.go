@@ -28,12 +28,14 @@ func toTokenJSON(p service.TokenPair) tokenJSON {
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	pair, err := s.cfg.Auth.Login(r.Context(), service.LoginInput{
-		Login: deref(req.Username), Password: deref(req.Password), ClientAddr: s.clientAddrOf(r),
+		Unreadable: unreadable,
+		Login:      deref(req.Username), Password: deref(req.Password), ClientAddr: s.clientAddrOf(r),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -48,11 +50,12 @@ type refreshRequest struct {
 
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	var req refreshRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pair, err := s.cfg.Auth.Refresh(r.Context(), service.RefreshInput{RefreshToken: deref(req.RefreshToken)})
+	pair, err := s.cfg.Auth.Refresh(r.Context(), service.RefreshInput{Unreadable: unreadable, RefreshToken: deref(req.RefreshToken)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -67,11 +70,13 @@ type changePasswordRequest struct {
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var req changePasswordRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	err := s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), service.ChangePasswordInput{
+	err = s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), service.ChangePasswordInput{
+		Unreadable:      unreadable,
 		CurrentPassword: deref(req.CurrentPassword), NewPassword: deref(req.NewPassword),
 		ClientAddr: s.clientAddrOf(r),
 	})

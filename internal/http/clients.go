@@ -54,12 +54,14 @@ type clientRequest struct {
 
 func (s *server) createClient(w http.ResponseWriter, r *http.Request) {
 	var req clientRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.cfg.Clients.Create(r.Context(), callerFrom(r.Context()), service.CreateClientInput{
-		FullName: deref(req.FullName), Email: deref(req.Email), Phone: deref(req.Phone),
+		Unreadable: unreadable,
+		FullName:   deref(req.FullName), Email: deref(req.Email), Phone: deref(req.Phone),
 		CompanyName: deref(req.CompanyName), FirstContactAt: req.FirstContactAt, LastContactAt: req.LastContactAt,
 	})
 	if err != nil {
@@ -86,12 +88,14 @@ type updateClientRequest struct {
 
 func (s *server) updateClient(w http.ResponseWriter, r *http.Request) {
 	var req updateClientRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.cfg.Clients.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateClientInput{
-		FullName: req.FullName, Email: req.Email, Phone: req.Phone, CompanyName: req.CompanyName,
+		Unreadable: unreadable,
+		FullName:   req.FullName, Email: req.Email, Phone: req.Phone, CompanyName: req.CompanyName,
 		FirstContactAt: req.FirstContactAt, LastContactAt: req.LastContactAt, CommercialID: req.CommercialID,
 	}, parseIfMatch(r))
 	if err != nil {

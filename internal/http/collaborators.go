@@ -46,11 +46,13 @@ type createCollaboratorRequest struct {
 
 func (s *server) createCollaborator(w http.ResponseWriter, r *http.Request) {
 	var req createCollaboratorRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.cfg.Collaborators.Create(r.Context(), callerFrom(r.Context()), service.CreateCollaboratorInput{
+		Unreadable:     unreadable,
 		EmployeeNumber: req.EmployeeNumber, FirstName: deref(req.FirstName), LastName: deref(req.LastName),
 		Email: deref(req.Email), Username: deref(req.Username), Department: deref(req.Department),
 		Password: req.Password,
@@ -100,12 +102,14 @@ type updateCollaboratorRequest struct {
 
 func (s *server) updateCollaborator(w http.ResponseWriter, r *http.Request) {
 	var req updateCollaboratorRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	ifMatch := parseIfMatch(r)
 	c, err := s.cfg.Collaborators.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateCollaboratorInput{
+		Unreadable:     unreadable,
 		EmployeeNumber: req.EmployeeNumber, FirstName: req.FirstName, LastName: req.LastName,
 		Email: req.Email, Username: req.Username, Department: req.Department, Password: req.Password,
 		IsActive: req.IsActive, ReassignTo: req.ReassignTo,

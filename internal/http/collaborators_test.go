@@ -78,9 +78,9 @@ func TestCreateCollaboratorValidation(t *testing.T) {
 		{"common password", map[string]any{"password": "Password1234"}, []string{"password"}},
 		{"common digits", map[string]any{"password": "123456789012"}, []string{"password"}},
 		{"several values at once", map[string]any{"email": "x", "username": "x", "department": ""}, []string{"department", "email", "username"}},
-		// The shape of the body (unknown fields, wrong types) is checked
-		// before its values, and names every bad field of its own.
-		{"unknown and mistyped", map[string]any{"email": "x", "is_active": true, "username": 5}, []string{"is_active", "username"}},
+		// Unknown fields and wrong types are named in the same answer as
+		// the values that break a rule.
+		{"unknown, mistyped and invalid", map[string]any{"email": "x", "is_active": true, "username": 5}, []string{"email", "is_active", "username"}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,8 +203,7 @@ func TestUpdateCollaborator(t *testing.T) {
 
 	// Invalid values change nothing.
 	problem := apitest.AssertProblem(t, api.Patch(path, api.ManagerToken, map[string]any{"first_name": "", "department": "sales", "is_active": "no"}), 422, "validation")
-	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"is_active"}) {
-		// Type errors are reported by decoding, before values are checked.
+	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"department", "first_name", "is_active"}) {
 		t.Fatalf("fields %v", got)
 	}
 	problem = apitest.AssertProblem(t, api.Patch(path, api.ManagerToken, map[string]any{"first_name": "", "department": "sales"}), 422, "validation")

@@ -50,12 +50,14 @@ type createContractRequest struct {
 
 func (s *server) createContract(w http.ResponseWriter, r *http.Request) {
 	var req createContractRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.cfg.Contracts.Create(r.Context(), callerFrom(r.Context()), service.CreateContractInput{
-		ClientID: req.ClientID, TotalAmount: req.TotalAmount, AmountDue: req.AmountDue,
+		Unreadable: unreadable,
+		ClientID:   req.ClientID, TotalAmount: req.TotalAmount, AmountDue: req.AmountDue,
 		Currency: req.Currency, Signed: req.Signed,
 	})
 	if err != nil {
@@ -83,11 +85,13 @@ type updateContractRequest struct {
 
 func (s *server) updateContract(w http.ResponseWriter, r *http.Request) {
 	var req updateContractRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.cfg.Contracts.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateContractInput{
+		Unreadable:  unreadable,
 		TotalAmount: req.TotalAmount, AmountDue: req.AmountDue, Signed: req.Signed,
 	}, parseIfMatch(r))
 	if err != nil {

@@ -17,25 +17,26 @@ const maxBodyBytes = 1 << 20
 
 // decodeBody reads a JSON object into dst, a pointer to a request DTO whose
 // fields are pointers (absent = nil). In the contract's order: a body that
-// is not JSON is 415, too large 413, not one JSON object 400; then every
-// unknown field, explicit null and wrongly typed value is named in one 422.
-func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
+// is not JSON is 415, too large 413, not one JSON object 400. Every unknown
+// field, explicit null and wrongly typed value is returned as unreadable:
+// the service names them in its 422 beside the values that break a rule.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) (service.Unreadable, error) {
 	if err := checkContentType(r); err != nil {
-		return err
+		return service.Unreadable{}, err
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return service.Errorf(service.CodePayloadTooLarge, "The body is larger than 1 MiB.")
+			return service.Unreadable{}, service.Errorf(service.CodePayloadTooLarge, "The body is larger than 1 MiB.")
 		}
-		return service.Errorf(service.CodeMalformedRequest, "The body could not be read.")
+		return service.Unreadable{}, service.Errorf(service.CodeMalformedRequest, "The body could not be read.")
 	}
 	members, err := jsonObject(raw)
 	if err != nil {
-		return err
+		return service.Unreadable{}, err
 	}
-	return assignMembers(members, dst)
+	return service.Unreadable{Fields: assignMembers(members, dst)}, nil
 }
 
 // checkContentType answers 415 unless the body is declared JSON.
@@ -65,8 +66,9 @@ func jsonObject(raw []byte) (map[string]json.RawMessage, error) {
 	return members, nil
 }
 
-// assignMembers sets dst's fields from the members by their json names.
-func assignMembers(members map[string]json.RawMessage, dst any) error {
+// assignMembers sets dst's fields from the members by their json names and
+// names the members it could not read.
+func assignMembers(members map[string]json.RawMessage, dst any) []service.FieldError {
 	v := reflect.ValueOf(dst).Elem()
 	byName := map[string][]int{}
 	for _, sf := range reflect.VisibleFields(v.Type()) {
@@ -89,13 +91,11 @@ func assignMembers(members map[string]json.RawMessage, dst any) error {
 			continue
 		}
 		if err := json.Unmarshal(value, f.Addr().Interface()); err != nil {
+			f.SetZero() // nothing half-read reaches the service
 			fields = append(fields, service.FieldError{Field: name, Message: "must be " + jsonKind(f.Type())})
 		}
 	}
-	if len(fields) > 0 {
-		return service.Invalid(fields...)
-	}
-	return nil
+	return fields
 }
 
 // jsonKind names the JSON type a Go type expects, for error messages.

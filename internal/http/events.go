@@ -66,11 +66,13 @@ type createEventRequest struct {
 
 func (s *server) createEvent(w http.ResponseWriter, r *http.Request) {
 	var req createEventRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	e, err := s.cfg.Events.Create(r.Context(), callerFrom(r.Context()), service.CreateEventInput{
+		Unreadable: unreadable,
 		ContractID: req.ContractID, Name: deref(req.Name), StartAt: req.StartAt, EndAt: req.EndAt,
 		Location: req.Location, Attendees: req.Attendees, Timezone: req.Timezone, Notes: req.Notes,
 	})
@@ -113,12 +115,14 @@ type updateEventRequest struct {
 
 func (s *server) updateEvent(w http.ResponseWriter, r *http.Request) {
 	var req updateEventRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	unreadable, err := decodeBody(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	e, err := s.cfg.Events.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateEventInput{
-		Name: req.Name, StartAt: req.StartAt, EndAt: req.EndAt, Location: req.Location,
+		Unreadable: unreadable,
+		Name:       req.Name, StartAt: req.StartAt, EndAt: req.EndAt, Location: req.Location,
 		Attendees: req.Attendees, Timezone: req.Timezone, Notes: req.Notes,
 		SupportIDSet: req.SupportID.Set, SupportID: req.SupportID.Value,
 	}, parseIfMatch(r))

@@ -35,8 +35,9 @@ type TokenPair struct {
 
 // LoginInput is a login attempt. Login is a username or an email.
 type LoginInput struct {
-	Login    string `field:"username" validate:"required"`
-	Password string `validate:"required"`
+	Unreadable `validate:"-"`
+	Login      string `field:"username" validate:"required"`
+	Password   string `validate:"required"`
 	// ClientAddr is the address the attempt came from; throttling counts
 	// failures against it.
 	ClientAddr netip.Addr `validate:"-"`
@@ -82,6 +83,7 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (TokenPair, erro
 
 // RefreshInput carries a refresh token.
 type RefreshInput struct {
+	Unreadable   `validate:"-"`
 	RefreshToken string `validate:"required"`
 }
 
@@ -152,6 +154,7 @@ func (a *AuthService) Refresh(ctx context.Context, in RefreshInput) (TokenPair, 
 
 // ChangePasswordInput is the caller's current password and the new one.
 type ChangePasswordInput struct {
+	Unreadable      `validate:"-"`
 	CurrentPassword string `validate:"required"`
 	NewPassword     string `validate:"required"`
 	// ClientAddr is the address of the request; a wrong current password

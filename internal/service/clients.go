@@ -53,6 +53,7 @@ func NewClientService(d Deps) *ClientService {
 // CreateClientInput is a new client. Instants are RFC 3339 strings with
 // an offset; both default to now.
 type CreateClientInput struct {
+	Unreadable     `validate:"-"`
 	FullName       string  `validate:"notblank,max=200"`
 	Email          string  `validate:"required,max=254,email"`
 	Phone          string  `validate:"required,phone"`
@@ -132,6 +133,7 @@ func (s *ClientService) Get(ctx context.Context, _ Caller, id string) (Client, e
 // UpdateClientInput changes some fields of a client; nil means unchanged.
 // The details are the owner's to change, the commercial management's.
 type UpdateClientInput struct {
+	Unreadable     `validate:"-"`
 	FullName       *string `validate:"omitnil,notblank,max=200"`
 	Email          *string `validate:"omitnil,max=254,email"`
 	Phone          *string `validate:"omitnil,phone"`

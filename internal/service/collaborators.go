@@ -57,6 +57,7 @@ func NewCollaboratorService(d Deps) *CollaboratorService {
 
 // CreateCollaboratorInput is a new collaborator.
 type CreateCollaboratorInput struct {
+	Unreadable     `validate:"-"`
 	EmployeeNumber *int    `validate:"required,min=1,max=999999"`
 	FirstName      string  `validate:"notblank,max=100,personname"`
 	LastName       string  `validate:"notblank,max=100,personname"`
@@ -214,6 +215,7 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 // UpdateCollaboratorInput changes some fields of a collaborator; nil means
 // unchanged.
 type UpdateCollaboratorInput struct {
+	Unreadable     `validate:"-"`
 	EmployeeNumber *int    `validate:"omitnil,min=1,max=999999"`
 	FirstName      *string `validate:"omitnil,notblank,max=100,personname"`
 	LastName       *string `validate:"omitnil,notblank,max=100,personname"`

@@ -61,6 +61,7 @@ func NewContractService(d Deps) *ContractService {
 
 // CreateContractInput is a new contract. Amounts are decimal strings.
 type CreateContractInput struct {
+	Unreadable  `validate:"-"`
 	ClientID    *string `validate:"required,id"`
 	TotalAmount *string `validate:"required,amount"`
 	AmountDue   *string `validate:"omitnil,amount"`
@@ -157,6 +158,7 @@ func (s *ContractService) Get(ctx context.Context, _ Caller, id string) (Contrac
 
 // UpdateContractInput changes amounts or signs; nil means unchanged.
 type UpdateContractInput struct {
+	Unreadable  `validate:"-"`
 	TotalAmount *string `validate:"omitnil,amount"`
 	AmountDue   *string `validate:"omitnil,amount"`
 	Signed      *bool

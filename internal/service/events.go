@@ -56,6 +56,7 @@ func NewEventService(d Deps) *EventService {
 // CreateEventInput is a new event. Instants are RFC 3339 strings with an
 // offset.
 type CreateEventInput struct {
+	Unreadable `validate:"-"`
 	ContractID *string `validate:"required,id"`
 	Name       string  `validate:"notblank,max=200"`
 	StartAt    *string `validate:"required,instant"`
@@ -156,6 +157,7 @@ func (s *EventService) Get(ctx context.Context, _ Caller, id string) (Event, err
 // UpdateEventInput changes some fields of an event; nil means unchanged.
 // SupportIDSet tells a support_id of null (unassign) from an absent one.
 type UpdateEventInput struct {
+	Unreadable   `validate:"-"`
 	Name         *string `validate:"omitnil,notblank,max=200"`
 	StartAt      *string `validate:"omitnil,instant"`
 	EndAt        *string `validate:"omitnil,instant"`

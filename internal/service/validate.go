@@ -93,20 +93,41 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
+// Unreadable names the fields of a request that could not be read at all
+// (an unknown name, a wrong JSON type, null where a value is needed).
+// Inputs embed it so that one 422 names them together with the values that
+// break a rule, and a request with any of them changes nothing.
+type Unreadable struct {
+	Fields []FieldError
+}
+
+func (u Unreadable) unreadableFields() []FieldError { return u.Fields }
+
 // check validates an input struct and returns a validation error naming
-// every bad field, or nil.
+// every bad field, unreadable ones included, or nil.
 func check(input any) error {
-	err := validate.Struct(input)
-	if err == nil {
+	var fields []FieldError
+	unread := map[string]bool{}
+	if u, ok := input.(interface{ unreadableFields() []FieldError }); ok {
+		for _, f := range u.unreadableFields() {
+			fields = append(fields, f)
+			unread[f.Field] = true
+		}
+	}
+	if err := validate.Struct(input); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return err
+		}
+		for _, fe := range verrs {
+			// A field that could not be read is named once, for that.
+			if name := fieldPath(fe); !unread[name] {
+				fields = append(fields, FieldError{Field: name, Message: describe(fe)})
+			}
+		}
+	}
+	if len(fields) == 0 {
 		return nil
-	}
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return err
-	}
-	fields := make([]FieldError, 0, len(verrs))
-	for _, fe := range verrs {
-		fields = append(fields, FieldError{Field: fieldPath(fe), Message: describe(fe)})
 	}
 	return Invalid(fields...)
 }

@@ -1,0 +1,36 @@
+package http_test
+
+import (
+	"slices"
+	"testing"
+
+	"epicevents/internal/apitest"
+)
+
+// One 422 names every bad field of a body: unknown ones, wrongly typed
+// ones and ones whose value breaks a rule, each once.
+func TestOneAnswerNamesEveryBadField(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	res := api.Post("/v1/contracts", api.ManagerToken, map[string]any{
+		"client_id": "not-a-uuid", "total_amount": 15000, "currency": "euro", "colour": "blue",
+	})
+	problem := apitest.AssertProblem(t, res, 422, "validation")
+	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"client_id", "colour", "currency", "total_amount"}) {
+		t.Fatalf("fields %v", got)
+	}
+	for _, e := range problem["errors"].([]any) {
+		if e := e.(map[string]any); e["field"] == "total_amount" && e["message"] != "must be a string" {
+			t.Fatalf("an amount sent as a number: %v", e)
+		}
+	}
+
+	res = api.Post("/v1/auth/login", "", map[string]any{"username": 7, "remember_me": true})
+	problem = apitest.AssertProblem(t, res, 422, "validation")
+	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"password", "remember_me", "username"}) {
+		t.Fatalf("login fields %v", got)
+	}
+	if n := api.Count(`SELECT count(*) FROM contracts`) + api.Count(`SELECT count(*) FROM login_failures`); n != 0 {
+		t.Fatalf("a refused request wrote %d rows", n)
+	}
+}
