@@ -112,10 +112,7 @@ func (s *server) listClients(w http.ResponseWriter, r *http.Request) {
 		Commercial: q.nonEmpty("commercial"),
 		Q:          q.str("q"),
 	}
-	if err := q.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	in.Unreadable = q.unreadable()
 	page, err := s.cfg.Clients.List(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)

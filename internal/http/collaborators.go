@@ -82,10 +82,7 @@ func (s *server) listCollaborators(w http.ResponseWriter, r *http.Request) {
 		Active:     q.boolean("active"),
 		Q:          q.str("q"),
 	}
-	if err := q.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	in.Unreadable = q.unreadable()
 	page, err := s.cfg.Collaborators.List(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -110,10 +110,7 @@ func (s *server) listContracts(w http.ResponseWriter, r *http.Request) {
 		Signed:     q.boolean("signed"),
 		FullyPaid:  q.boolean("fully_paid"),
 	}
-	if err := q.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	in.Unreadable = q.unreadable()
 	page, err := s.cfg.Contracts.List(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)

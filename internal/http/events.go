@@ -144,10 +144,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 		StartsAfter:  q.instant("starts_after"),
 		StartsBefore: q.instant("starts_before"),
 	}
-	if err := q.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	in.Unreadable = q.unreadable()
 	page, err := s.cfg.Events.List(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -41,10 +41,7 @@ func (s *server) history(recordType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := newQueryReader(r)
 		page := q.page()
-		if err := q.err(); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+		page.Unreadable = q.unreadable()
 		entries, err := s.cfg.History.History(r.Context(), callerFrom(r.Context()), recordType, chi.URLParam(r, "id"), page)
 		if err != nil {
 			s.writeError(w, r, err)

@@ -80,6 +80,12 @@ func (q *queryReader) page() service.PageInput {
 	return in
 }
 
+// unreadable hands the parameters that could not be read to the service,
+// which names them with the list's other invalid parameters.
+func (q *queryReader) unreadable() service.Unreadable {
+	return service.Unreadable{Fields: q.fields}
+}
+
 func (q *queryReader) err() error {
 	if len(q.fields) == 0 {
 		return nil

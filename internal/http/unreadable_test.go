@@ -34,3 +34,21 @@ func TestOneAnswerNamesEveryBadField(t *testing.T) {
 		t.Fatalf("a refused request wrote %d rows", n)
 	}
 }
+
+// Likewise one 422 names every bad query parameter of a list.
+func TestOneAnswerNamesEveryBadParameter(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	cases := map[string][]string{
+		"/v1/clients?limit=ten&commercial=xyz&colour=red":         {"colour", "commercial", "limit"},
+		"/v1/events?starts_after=2027-01-01T10:00:00&support=who": {"starts_after", "support"},
+		"/v1/collaborators?active=yes&department=sales&sort=age":  {"active", "department", "sort"},
+		"/v1/contracts?signed=maybe&limit=0":                      {"limit", "signed"},
+	}
+	for path, want := range cases {
+		problem := apitest.AssertProblem(t, api.Get(path, api.ManagerToken), 422, "validation")
+		if got := apitest.FieldsOf(problem); !slices.Equal(got, want) {
+			t.Errorf("%s: fields %v, want %v", path, got, want)
+		}
+	}
+}

@@ -17,8 +17,11 @@ type Page[T any] struct {
 	NextCursor string
 }
 
-// PageInput is the paging part of every list request.
+// PageInput is the paging part of every list request. Its Unreadable
+// names the query parameters that could not be read (unknown, repeated,
+// of the wrong form), reported with the list's other invalid parameters.
 type PageInput struct {
+	Unreadable
 	Limit  *int
 	Cursor string
 	Sort   string
@@ -59,7 +62,7 @@ type listQuery struct {
 // of the filter values.
 func newListQuery(collection string, in PageInput, sorts []string, filters ...string) (listQuery, error) {
 	q := listQuery{collection: collection, sort: in.Sort, limit: defaultLimit}
-	var fields []FieldError
+	fields := slices.Clone(in.Unreadable.Fields)
 	if in.Limit != nil {
 		if *in.Limit < 1 || *in.Limit > maxLimit {
 			fields = append(fields, FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", maxLimit)})
