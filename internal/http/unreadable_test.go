@@ -52,3 +52,19 @@ func TestOneAnswerNamesEveryBadParameter(t *testing.T) {
 		}
 	}
 }
+
+// A malformed cursor (400) wins over invalid values (422), as the contract
+// orders them; a good cursor with an invalid limit is the 422.
+func TestMalformedCursorComesBeforeInvalidValues(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	api.CreateCollaborator("bill", "commercial")
+	first := api.Get("/v1/collaborators?limit=1", api.ManagerToken).JSON(t)
+	cursor := first["next_cursor"].(string)
+	apitest.AssertProblem(t, api.Get("/v1/collaborators?cursor=garbled!&limit=0&sort=age", api.ManagerToken), 400, "malformed-request")
+	apitest.AssertProblem(t, api.Get("/v1/collaborators?cursor="+cursor+"&department=sales", api.ManagerToken), 400, "malformed-request")
+	problem := apitest.AssertProblem(t, api.Get("/v1/collaborators?cursor="+cursor+"&limit=0", api.ManagerToken), 422, "validation")
+	if got := apitest.FieldsOf(problem); !slices.Equal(got, []string{"limit"}) {
+		t.Fatalf("fields %v", got)
+	}
+}

@@ -58,24 +58,23 @@ func afterInstant(lq listQuery) (*time.Time, error) {
 
 var errBadCursor = Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
 
-// joinInvalid merges the validation errors of a list request into one 422;
-// a malformed cursor (400) only counts when nothing else is wrong, since
-// 422 comes after 400 but a cursor is only judged against valid filters.
+// joinInvalid merges the validation errors of a list request into one 422.
+// Another error (a malformed cursor, 400) comes first, as the contract
+// orders 400 before 422.
 func joinInvalid(errs ...error) error {
 	var fields []FieldError
-	var other error
 	for _, err := range errs {
 		var e *Error
 		switch {
 		case err == nil:
 		case errors.As(err, &e) && e.Code == CodeValidation:
 			fields = append(fields, e.Fields...)
-		case other == nil:
-			other = err
+		default:
+			return err
 		}
 	}
 	if len(fields) > 0 {
 		return Invalid(fields...)
 	}
-	return other
+	return nil
 }

@@ -62,23 +62,13 @@ type listQuery struct {
 // of the filter values.
 func newListQuery(collection string, in PageInput, sorts []string, filters ...string) (listQuery, error) {
 	q := listQuery{collection: collection, sort: in.Sort, limit: defaultLimit}
-	fields := slices.Clone(in.Unreadable.Fields)
-	if in.Limit != nil {
-		if *in.Limit < 1 || *in.Limit > maxLimit {
-			fields = append(fields, FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", maxLimit)})
-		}
-		q.limit = *in.Limit
-	}
 	if q.sort == "" {
 		q.sort = sorts[0]
-	} else if !slices.Contains(sorts, q.sort) {
-		fields = append(fields, FieldError{Field: "sort", Message: "must be one of " + strings.Join(sorts, ", ")})
-	}
-	if len(fields) > 0 {
-		return q, Invalid(fields...)
 	}
 	sum := sha256.Sum256([]byte(strings.Join(filters, "\x00")))
 	q.filters = base64.RawURLEncoding.EncodeToString(sum[:9])
+	// A cursor that is garbled, or from another list, sort or filters, is
+	// a malformed request (400), which comes before invalid values (422).
 	if in.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(in.Cursor)
 		var c cursor
@@ -87,6 +77,19 @@ func newListQuery(collection string, in PageInput, sorts []string, filters ...st
 			return q, errBadCursor
 		}
 		q.after = &c
+	}
+	fields := slices.Clone(in.Unreadable.Fields)
+	if in.Limit != nil {
+		if *in.Limit < 1 || *in.Limit > maxLimit {
+			fields = append(fields, FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", maxLimit)})
+		}
+		q.limit = *in.Limit
+	}
+	if !slices.Contains(sorts, q.sort) {
+		fields = append(fields, FieldError{Field: "sort", Message: "must be one of " + strings.Join(sorts, ", ")})
+	}
+	if len(fields) > 0 {
+		return q, Invalid(fields...)
 	}
 	return q, nil
 }
