@@ -299,11 +299,16 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 		if in.Password == "" {
 			return errors.New("no collaborator exists yet: set BOOTSTRAP_MANAGER_PASSWORD (or BOOTSTRAP_MANAGER_PASSWORD_FILE) for the first manager")
 		}
-		c, err := s.createIn(ctx, q, nil, managerInput(in, 1))
+		// Hashing inside the lock happens once, on the very first start.
+		manager := managerInput(in, 1)
+		hash, err := s.prepare(manager)
 		if err != nil {
 			return err
 		}
-		created = c.ID != uuid.Nil
+		if _, err := s.insert(ctx, q, nil, manager, hash); err != nil {
+			return err
+		}
+		created = true
 		return nil
 	})
 	return created, fromDB(err)
@@ -311,10 +316,15 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 
 // CreateManager adds a manager from the command line.
 func (s *CollaboratorService) CreateManager(ctx context.Context, in BootstrapInput, employeeNumber int) (Collaborator, error) {
+	manager := managerInput(in, employeeNumber)
+	hash, err := s.prepare(manager)
+	if err != nil {
+		return Collaborator{}, err
+	}
 	var c Collaborator
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+	err = s.Store.InTx(ctx, func(q *db.Queries) error {
 		var err error
-		c, err = s.createIn(ctx, q, nil, managerInput(in, employeeNumber))
+		c, err = s.insert(ctx, q, nil, manager, hash)
 		return err
 	})
 	return c, fromDB(err)

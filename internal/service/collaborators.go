@@ -69,10 +69,14 @@ type CreateCollaboratorInput struct {
 
 // Create adds a collaborator (collaborator:create, checked on the route).
 func (s *CollaboratorService) Create(ctx context.Context, caller Caller, in CreateCollaboratorInput) (Collaborator, error) {
+	hash, err := s.prepare(in)
+	if err != nil {
+		return Collaborator{}, err
+	}
 	var c Collaborator
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+	err = s.Store.InTx(ctx, func(q *db.Queries) error {
 		var err error
-		c, err = s.createIn(ctx, q, &caller, in)
+		c, err = s.insert(ctx, q, &caller, in, hash)
 		return err
 	})
 	if err != nil {
@@ -82,16 +86,18 @@ func (s *CollaboratorService) Create(ctx context.Context, caller Caller, in Crea
 	return c, nil
 }
 
-// createIn inserts a validated collaborator and its audit row in q's
-// transaction. A nil caller is the system (bootstrap, command line).
-func (s *CollaboratorService) createIn(ctx context.Context, q *db.Queries, caller *Caller, in CreateCollaboratorInput) (Collaborator, error) {
+// prepare checks a new collaborator and hashes their password, before any
+// transaction: bcrypt is slow on purpose and should hold no connection.
+func (s *CollaboratorService) prepare(in CreateCollaboratorInput) (hash string, err error) {
 	if err := checkWithPassword(in, "password", in.Password); err != nil {
-		return Collaborator{}, err
+		return "", err
 	}
-	hash, err := s.Passwords.Hash(*in.Password)
-	if err != nil {
-		return Collaborator{}, err
-	}
+	return s.Passwords.Hash(*in.Password)
+}
+
+// insert adds a prepared collaborator and its audit row in q's transaction.
+// A nil caller is the system (bootstrap, command line).
+func (s *CollaboratorService) insert(ctx context.Context, q *db.Queries, caller *Caller, in CreateCollaboratorInput, hash string) (Collaborator, error) {
 	now := s.now()
 	row, err := q.CreateCollaborator(ctx, db.CreateCollaboratorParams{
 		EmployeeNumber: int32(*in.EmployeeNumber), FirstName: in.FirstName, LastName: in.LastName,
