@@ -182,14 +182,15 @@ type Request struct {
 	RemoteAddr string
 	// OffContract marks a request the test sends outside openapi.yaml on
 	// purpose; it is then not checked even if the server accepts it. (A
-	// request answered with a 4xx or 5xx is never checked; its response
-	// always is.)
+	// request refused as invalid, forbidden or unknown is not checked; its
+	// response always is.)
 	OffContract bool
 }
 
 // Do sends a request through the router. Every exchange is checked against
-// openapi.yaml: the response always, the request when the server accepted
-// it (status below 400); a breach fails the test.
+// openapi.yaml: the response always, the request when the answer implies it
+// was valid (below 400, or 409 and 412, refusals for the stored state); a
+// breach fails the test.
 func (a *API) Do(req Request) Response {
 	a.T.Helper()
 	var body io.Reader
