@@ -30,7 +30,7 @@ func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
-	provider, err := newProvider(sqlDB, migrations.FS, goose.WithSessionLocker(locker))
+	provider, err := newProvider(sqlDB, goose.WithSessionLocker(locker))
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -38,8 +38,8 @@ func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
 	return &Migrator{db: sqlDB, provider: provider}, nil
 }
 
-func newProvider(sqlDB *sql.DB, fsys fs.FS, opts ...goose.ProviderOption) (*goose.Provider, error) {
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, opts...)
+func newProvider(sqlDB *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -98,7 +98,7 @@ func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 // MigrateDB applies every migration on a database handle, without the
 // replica lock: for a database nobody else uses yet (test templates).
 func MigrateDB(ctx context.Context, sqlDB *sql.DB) error {
-	p, err := newProvider(sqlDB, migrations.FS)
+	p, err := newProvider(sqlDB)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -477,18 +476,4 @@ func checkReassignTarget(cur, t db.Collaborator) error {
 		return InvalidField("reassign_to", "must be another active collaborator of the "+cur.Department+" department")
 	}
 	return nil
-}
-
-func boolFilter(b *bool) string {
-	if b == nil {
-		return ""
-	}
-	return strconv.FormatBool(*b)
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

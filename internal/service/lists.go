@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,6 +29,22 @@ func idFilter(param, value string) (*uuid.UUID, error) {
 		return nil, InvalidField(param, "must be a UUID")
 	}
 	return &u, nil
+}
+
+// boolFilter renders a boolean filter for a cursor's fingerprint.
+func boolFilter(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
+
+// optional makes an empty filter value "no filter".
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func idString(u *uuid.UUID) string {
