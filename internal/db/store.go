@@ -56,7 +56,7 @@ type Store struct {
 
 // NewStore wraps a pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{Queries: New(pool), pool: pool}
+	return &Store{Queries: newQueries(pool), pool: pool}
 }
 
 // Pool is the underlying pool, for health checks and metrics.
@@ -82,7 +82,7 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(q *Queries) error) error {
 		return Classify(err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(s.WithTx(tx)); err != nil {
+	if err := fn(newQueries(tx)); err != nil {
 		return Classify(err)
 	}
 	return Classify(tx.Commit(ctx))
