@@ -310,7 +310,8 @@ func AssertProblem(t testing.TB, res Response, status int, slug string) map[stri
 		t.Fatalf("problem without detail: %s", res.Body)
 	}
 	assertProblemHeaders(t, res, status)
-	if slug == "validation" {
+	// Every 422, idempotency-key-reused included, names its fields.
+	if status == http.StatusUnprocessableEntity {
 		errs, _ := body["errors"].([]any)
 		if len(errs) == 0 {
 			t.Fatalf("validation problem names no field: %s", res.Body)

@@ -28,20 +28,27 @@ func toTokenJSON(p service.TokenPair) tokenJSON {
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pair, err := s.cfg.Auth.Login(r.Context(), service.LoginInput{
-		Unreadable: unreadable,
-		Login:      deref(req.Username), Password: deref(req.Password), ClientAddr: s.clientAddrOf(r),
-	})
+	p := newFieldParser(found)
+	in := service.LoginInput{
+		Login:      required(p, "username", req.Username, service.Text(1, 254)),
+		Password:   required(p, "password", req.Password, service.ParseSecret),
+		ClientAddr: s.clientAddrOf(r),
+	}
+	if err := p.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pair, err := s.cfg.Auth.Login(r.Context(), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toTokenJSON(pair))
+	writeJSON(w, r, http.StatusOK, toTokenJSON(pair))
 }
 
 type refreshRequest struct {
@@ -50,17 +57,23 @@ type refreshRequest struct {
 
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	var req refreshRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pair, err := s.cfg.Auth.Refresh(r.Context(), service.RefreshInput{Unreadable: unreadable, RefreshToken: deref(req.RefreshToken)})
+	p := newFieldParser(found)
+	in := service.RefreshInput{RefreshToken: required(p, "refresh_token", req.RefreshToken, service.ParseSecret)}
+	if err := p.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pair, err := s.cfg.Auth.Refresh(r.Context(), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toTokenJSON(pair))
+	writeJSON(w, r, http.StatusOK, toTokenJSON(pair))
 }
 
 type changePasswordRequest struct {
@@ -70,17 +83,22 @@ type changePasswordRequest struct {
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var req changePasswordRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	err = s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), service.ChangePasswordInput{
-		Unreadable:      unreadable,
-		CurrentPassword: deref(req.CurrentPassword), NewPassword: deref(req.NewPassword),
-		ClientAddr: s.clientAddrOf(r),
-	})
-	if err != nil {
+	p := newFieldParser(found)
+	in := service.ChangePasswordInput{
+		CurrentPassword: required(p, "current_password", req.CurrentPassword, service.ParseSecret),
+		NewPassword:     required(p, "new_password", req.NewPassword, service.ParseNewPassword),
+		ClientAddr:      s.clientAddrOf(r),
+	}
+	if err := p.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -106,13 +124,9 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, meJSON{collaboratorJSON: toCollaboratorJSON(c), Permissions: perms})
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
+	names := make([]string, len(perms))
+	for i, p := range perms {
+		names[i] = string(p)
 	}
-	return *p
+	writeResource(w, r, http.StatusOK, c.Version, meJSON{collaboratorJSON: toCollaboratorJSON(c), Permissions: names})
 }

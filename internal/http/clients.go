@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"epicevents/internal/service"
 )
 
@@ -41,8 +39,8 @@ func toClientJSON(c service.Client) clientJSON {
 	}
 }
 
-// Instants are decoded as strings: the service reads them, and refuses
-// those without an offset.
+// The request's members are pointers: absent is nil. Every one is parsed
+// into its typed value by parseClient* before the service sees it.
 type clientRequest struct {
 	FullName       *string `json:"full_name"`
 	Email          *string `json:"email"`
@@ -52,33 +50,47 @@ type clientRequest struct {
 	LastContactAt  *string `json:"last_contact_at"`
 }
 
+func parseCreateClient(req clientRequest, found []service.FieldError) (service.CreateClientInput, error) {
+	p := newFieldParser(found)
+	in := service.CreateClientInput{
+		FullName:       required(p, "full_name", req.FullName, service.Text(1, 200)),
+		Email:          required(p, "email", req.Email, service.ParseEmail),
+		Phone:          required(p, "phone", req.Phone, service.ParsePhone),
+		CompanyName:    or(optional(p, "company_name", req.CompanyName, service.Text(0, 200)), ""),
+		FirstContactAt: optional(p, "first_contact_at", req.FirstContactAt, service.ParseInstant),
+		LastContactAt:  optional(p, "last_contact_at", req.LastContactAt, service.ParseInstant),
+	}
+	return in, p.err()
+}
+
 func (s *server) createClient(w http.ResponseWriter, r *http.Request) {
 	var req clientRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Clients.Create(r.Context(), callerFrom(r.Context()), service.CreateClientInput{
-		Unreadable: unreadable,
-		FullName:   deref(req.FullName), Email: deref(req.Email), Phone: deref(req.Phone),
-		CompanyName: deref(req.CompanyName), FirstContactAt: req.FirstContactAt, LastContactAt: req.LastContactAt,
-	})
+	in, err := parseCreateClient(req, found)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.cfg.Clients.Create(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/clients/"+c.ID.String())
-	writeResource(w, http.StatusCreated, c.Version, toClientJSON(c))
+	writeResource(w, r, http.StatusCreated, c.Version, toClientJSON(c))
 }
 
 func (s *server) getClient(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cfg.Clients.Get(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"))
+	c, err := s.cfg.Clients.Get(r.Context(), callerFrom(r.Context()), pathID(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toClientJSON(c))
+	writeResource(w, r, http.StatusOK, c.Version, toClientJSON(c))
 }
 
 type updateClientRequest struct {
@@ -86,37 +98,53 @@ type updateClientRequest struct {
 	CommercialID *string `json:"commercial_id"`
 }
 
+func parseUpdateClient(req updateClientRequest, found []service.FieldError) (service.UpdateClientInput, error) {
+	p := newFieldParser(found)
+	in := service.UpdateClientInput{
+		FullName:       optional(p, "full_name", req.FullName, service.Text(1, 200)),
+		Email:          optional(p, "email", req.Email, service.ParseEmail),
+		Phone:          optional(p, "phone", req.Phone, service.ParsePhone),
+		CompanyName:    optional(p, "company_name", req.CompanyName, service.Text(0, 200)),
+		FirstContactAt: optional(p, "first_contact_at", req.FirstContactAt, service.ParseInstant),
+		LastContactAt:  optional(p, "last_contact_at", req.LastContactAt, service.ParseInstant),
+		CommercialID:   p.id("commercial_id", req.CommercialID),
+	}
+	return in, p.err()
+}
+
 func (s *server) updateClient(w http.ResponseWriter, r *http.Request) {
 	var req updateClientRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Clients.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateClientInput{
-		Unreadable: unreadable,
-		FullName:   req.FullName, Email: req.Email, Phone: req.Phone, CompanyName: req.CompanyName,
-		FirstContactAt: req.FirstContactAt, LastContactAt: req.LastContactAt, CommercialID: req.CommercialID,
-	}, parseIfMatch(r))
+	in, err := parseUpdateClient(req, found)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toClientJSON(c))
+	c, err := s.cfg.Clients.Update(r.Context(), callerFrom(r.Context()), pathID(r), in, parseIfMatch(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeResource(w, r, http.StatusOK, c.Version, toClientJSON(c))
 }
 
 func (s *server) listClients(w http.ResponseWriter, r *http.Request) {
+	caller := callerFrom(r.Context())
 	q := newQueryReader(r, "commercial", "q")
 	in := service.ListClientsInput{
 		PageInput:  q.page(),
-		Commercial: q.nonEmpty("commercial"),
-		Q:          q.str("q"),
+		Commercial: q.collaborator("commercial", caller, false).ID,
+		Q:          q.text("q"),
 	}
-	in.Unreadable = q.unreadable()
-	page, err := s.cfg.Clients.List(r.Context(), callerFrom(r.Context()), in)
+	in.Unreadable = q.found()
+	page, err := s.cfg.Clients.List(r.Context(), caller, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(page.Items, page.NextCursor, toClientJSON))
+	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toClientJSON))
 }

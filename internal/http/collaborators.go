@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"epicevents/internal/service"
 )
@@ -28,7 +29,7 @@ type collaboratorJSON struct {
 func toCollaboratorJSON(c service.Collaborator) collaboratorJSON {
 	return collaboratorJSON{
 		ID: c.ID.String(), EmployeeNumber: c.EmployeeNumber, FirstName: c.FirstName, LastName: c.LastName,
-		FullName: c.FullName(), Email: c.Email, Username: c.Username, Department: c.Department,
+		FullName: c.FullName(), Email: c.Email, Username: c.Username, Department: string(c.Department),
 		IsActive: c.IsActive, DeletedAt: c.DeletedAt, Version: c.Version,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
@@ -44,51 +45,69 @@ type createCollaboratorRequest struct {
 	Password       *string `json:"password"`
 }
 
+func parseCreateCollaborator(req createCollaboratorRequest, found []service.FieldError) (service.CreateCollaboratorInput, error) {
+	p := newFieldParser(found)
+	in := service.CreateCollaboratorInput{
+		EmployeeNumber: p.requiredInt("employee_number", req.EmployeeNumber, 1, service.MaxEmployeeNumber),
+		FirstName:      required(p, "first_name", req.FirstName, service.ParsePersonName),
+		LastName:       required(p, "last_name", req.LastName, service.ParsePersonName),
+		Email:          required(p, "email", req.Email, service.ParseEmail),
+		Username:       required(p, "username", req.Username, service.ParseUsername),
+		Department:     required(p, "department", req.Department, service.ParseDepartment),
+		Password:       required(p, "password", req.Password, service.ParseNewPassword),
+	}
+	return in, p.err()
+}
+
 func (s *server) createCollaborator(w http.ResponseWriter, r *http.Request) {
 	var req createCollaboratorRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Collaborators.Create(r.Context(), callerFrom(r.Context()), service.CreateCollaboratorInput{
-		Unreadable:     unreadable,
-		EmployeeNumber: req.EmployeeNumber, FirstName: deref(req.FirstName), LastName: deref(req.LastName),
-		Email: deref(req.Email), Username: deref(req.Username), Department: deref(req.Department),
-		Password: req.Password,
-	})
+	in, err := parseCreateCollaborator(req, found)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.cfg.Collaborators.Create(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/collaborators/"+c.ID.String())
-	writeResource(w, http.StatusCreated, c.Version, toCollaboratorJSON(c))
+	writeResource(w, r, http.StatusCreated, c.Version, toCollaboratorJSON(c))
 }
 
 func (s *server) getCollaborator(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cfg.Collaborators.Get(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"))
+	c, err := s.cfg.Collaborators.Get(r.Context(), callerFrom(r.Context()), pathID(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toCollaboratorJSON(c))
+	writeResource(w, r, http.StatusOK, c.Version, toCollaboratorJSON(c))
 }
 
 func (s *server) listCollaborators(w http.ResponseWriter, r *http.Request) {
 	q := newQueryReader(r, "department", "active", "q")
 	in := service.ListCollaboratorsInput{
-		PageInput:  q.page(),
-		Department: q.nonEmpty("department"),
-		Active:     q.boolean("active"),
-		Q:          q.str("q"),
+		PageInput: q.page(),
+		Active:    q.boolean("active"),
+		Q:         q.text("q"),
 	}
-	in.Unreadable = q.unreadable()
+	if v := q.raw("department"); v != nil && *v == "" {
+		q.p.fail("department", "must not be empty")
+	} else {
+		in.Department = optional(q.p, "department", v, service.ParseDepartment)
+	}
+	in.Unreadable = q.found()
 	page, err := s.cfg.Collaborators.List(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(page.Items, page.NextCursor, toCollaboratorJSON))
+	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toCollaboratorJSON))
 }
 
 type updateCollaboratorRequest struct {
@@ -97,38 +116,59 @@ type updateCollaboratorRequest struct {
 	ReassignTo *string `json:"reassign_to"`
 }
 
+func parseUpdateCollaborator(req updateCollaboratorRequest, found []service.FieldError) (service.UpdateCollaboratorInput, error) {
+	p := newFieldParser(found)
+	in := service.UpdateCollaboratorInput{
+		EmployeeNumber: p.intIn("employee_number", req.EmployeeNumber, 1, service.MaxEmployeeNumber),
+		FirstName:      optional(p, "first_name", req.FirstName, service.ParsePersonName),
+		LastName:       optional(p, "last_name", req.LastName, service.ParsePersonName),
+		Email:          optional(p, "email", req.Email, service.ParseEmail),
+		Username:       optional(p, "username", req.Username, service.ParseUsername),
+		Department:     optional(p, "department", req.Department, service.ParseDepartment),
+		Password:       optional(p, "password", req.Password, service.ParseNewPassword),
+		IsActive:       req.IsActive,
+		ReassignTo:     p.id("reassign_to", req.ReassignTo),
+	}
+	return in, p.err()
+}
+
 func (s *server) updateCollaborator(w http.ResponseWriter, r *http.Request) {
 	var req updateCollaboratorRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ifMatch := parseIfMatch(r)
-	c, err := s.cfg.Collaborators.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateCollaboratorInput{
-		Unreadable:     unreadable,
-		EmployeeNumber: req.EmployeeNumber, FirstName: req.FirstName, LastName: req.LastName,
-		Email: req.Email, Username: req.Username, Department: req.Department, Password: req.Password,
-		IsActive: req.IsActive, ReassignTo: req.ReassignTo,
-	}, ifMatch)
+	in, err := parseUpdateCollaborator(req, found)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toCollaboratorJSON(c))
+	c, err := s.cfg.Collaborators.Update(r.Context(), callerFrom(r.Context()), pathID(r), in, parseIfMatch(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeResource(w, r, http.StatusOK, c.Version, toCollaboratorJSON(c))
 }
 
 func (s *server) deleteCollaborator(w http.ResponseWriter, r *http.Request) {
 	q := newQueryReader(r, "reassign_to")
-	reassignTo := q.optionalStr("reassign_to")
+	reassignTo := q.id("reassign_to")
 	if err := q.err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	err := s.cfg.Collaborators.Delete(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), reassignTo, parseIfMatch(r))
+	err := s.cfg.Collaborators.Delete(r.Context(), callerFrom(r.Context()), pathID(r), reassignTo, parseIfMatch(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pathID is the record id the path names; one that is not a UUID names no
+// record, which the service answers with 404 in the contract's order.
+func pathID(r *http.Request) uuid.UUID {
+	return service.PathID(chi.URLParam(r, "id"))
 }

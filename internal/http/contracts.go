@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"epicevents/internal/service"
 )
 
@@ -48,33 +46,58 @@ type createContractRequest struct {
 	Signed      *bool   `json:"signed"`
 }
 
+func parseCreateContract(req createContractRequest, found []service.FieldError) (service.CreateContractInput, error) {
+	p := newFieldParser(found)
+	in := service.CreateContractInput{
+		ClientID:    required(p, "client_id", req.ClientID, service.ParseID),
+		TotalAmount: required(p, "total_amount", req.TotalAmount, service.ParseMoney),
+		AmountDue:   optional(p, "amount_due", req.AmountDue, service.ParseMoney),
+		Currency:    or(optional(p, "currency", req.Currency, service.ParseCurrency), service.DefaultCurrency),
+		Signed:      or(req.Signed, false),
+	}
+	checkAmounts(p, &in.TotalAmount, in.AmountDue)
+	return in, p.err()
+}
+
+// checkAmounts applies 0 <= amount_due <= total_amount when a request
+// gives both.
+func checkAmounts(p *fieldParser, total, due *service.Money) {
+	if total == nil || due == nil || p.named["total_amount"] || p.named["amount_due"] {
+		return
+	}
+	if err := service.AmountsProblem(*total, *due); err != nil {
+		p.fail("amount_due", err.Error())
+	}
+}
+
 func (s *server) createContract(w http.ResponseWriter, r *http.Request) {
 	var req createContractRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Contracts.Create(r.Context(), callerFrom(r.Context()), service.CreateContractInput{
-		Unreadable: unreadable,
-		ClientID:   req.ClientID, TotalAmount: req.TotalAmount, AmountDue: req.AmountDue,
-		Currency: req.Currency, Signed: req.Signed,
-	})
+	in, err := parseCreateContract(req, found)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.cfg.Contracts.Create(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/contracts/"+c.ID.String())
-	writeResource(w, http.StatusCreated, c.Version, toContractJSON(c))
+	writeResource(w, r, http.StatusCreated, c.Version, toContractJSON(c))
 }
 
 func (s *server) getContract(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cfg.Contracts.Get(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"))
+	c, err := s.cfg.Contracts.Get(r.Context(), callerFrom(r.Context()), pathID(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toContractJSON(c))
+	writeResource(w, r, http.StatusOK, c.Version, toContractJSON(c))
 }
 
 type updateContractRequest struct {
@@ -83,38 +106,52 @@ type updateContractRequest struct {
 	Signed      *bool   `json:"signed"`
 }
 
+func parseUpdateContract(req updateContractRequest, found []service.FieldError) (service.UpdateContractInput, error) {
+	p := newFieldParser(found)
+	in := service.UpdateContractInput{
+		TotalAmount: optional(p, "total_amount", req.TotalAmount, service.ParseMoney),
+		AmountDue:   optional(p, "amount_due", req.AmountDue, service.ParseMoney),
+		Signed:      req.Signed,
+	}
+	checkAmounts(p, in.TotalAmount, in.AmountDue)
+	return in, p.err()
+}
+
 func (s *server) updateContract(w http.ResponseWriter, r *http.Request) {
 	var req updateContractRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Contracts.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateContractInput{
-		Unreadable:  unreadable,
-		TotalAmount: req.TotalAmount, AmountDue: req.AmountDue, Signed: req.Signed,
-	}, parseIfMatch(r))
+	in, err := parseUpdateContract(req, found)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, c.Version, toContractJSON(c))
+	c, err := s.cfg.Contracts.Update(r.Context(), callerFrom(r.Context()), pathID(r), in, parseIfMatch(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeResource(w, r, http.StatusOK, c.Version, toContractJSON(c))
 }
 
 func (s *server) listContracts(w http.ResponseWriter, r *http.Request) {
+	caller := callerFrom(r.Context())
 	q := newQueryReader(r, "client_id", "commercial", "signed", "fully_paid")
 	in := service.ListContractsInput{
 		PageInput:  q.page(),
-		ClientID:   q.nonEmpty("client_id"),
-		Commercial: q.nonEmpty("commercial"),
+		ClientID:   q.id("client_id"),
+		Commercial: q.collaborator("commercial", caller, false).ID,
 		Signed:     q.boolean("signed"),
 		FullyPaid:  q.boolean("fully_paid"),
 	}
-	in.Unreadable = q.unreadable()
-	page, err := s.cfg.Contracts.List(r.Context(), callerFrom(r.Context()), in)
+	in.Unreadable = q.found()
+	page, err := s.cfg.Contracts.List(r.Context(), caller, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(page.Items, page.NextCursor, toContractJSON))
+	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toContractJSON))
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"epicevents/internal/service"
 )
@@ -17,26 +18,93 @@ const maxBodyBytes = 1 << 20
 
 // decodeBody reads a JSON object into dst, a pointer to a request DTO whose
 // fields are pointers (absent = nil). In the contract's order: a body that
-// is not JSON is 415, too large 413, not one JSON object 400. Every unknown
-// field, explicit null and wrongly typed value is returned as unreadable:
-// the service names them in its 422 beside the values that break a rule.
-func decodeBody(w http.ResponseWriter, r *http.Request, dst any) (service.Unreadable, error) {
+// is not JSON is 415, too large 413, not UTF-8 or not one JSON object 400.
+// Every unknown field, explicit null, wrongly typed value and lone
+// surrogate escape is returned as a field error: the request's parse step
+// names them in its 422 beside the values that break a rule.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) ([]service.FieldError, error) {
 	if err := checkContentType(r); err != nil {
-		return service.Unreadable{}, err
+		return nil, err
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return service.Unreadable{}, service.Errorf(service.CodePayloadTooLarge, "The body is larger than 1 MiB.")
+			return nil, service.Errorf(service.CodePayloadTooLarge, "The body is larger than 1 MiB.")
 		}
-		return service.Unreadable{}, service.Errorf(service.CodeMalformedRequest, "The body could not be read.")
+		return nil, service.Errorf(service.CodeMalformedRequest, "The body could not be read.")
+	}
+	// The decoder would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(raw) {
+		return nil, service.Errorf(service.CodeMalformedRequest, "The body is not valid UTF-8.")
 	}
 	members, err := jsonObject(raw)
 	if err != nil {
-		return service.Unreadable{}, err
+		return nil, err
 	}
-	return service.Unreadable{Fields: assignMembers(members, dst)}, nil
+	return assignMembers(members, dst), nil
+}
+
+// loneSurrogate reports a \uD800-\uDFFF escape in a JSON value that is
+// not half of a pair: it names no character, and the decoder would turn it
+// into U+FFFD without a word.
+func loneSurrogate(value []byte) bool {
+	inString := false
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(value) && value[i+1] == 'u' {
+				r, ok := hex4(value, i+2)
+				switch {
+				case !ok:
+				case r >= 0xD800 && r <= 0xDBFF:
+					if i+7 >= len(value) || value[i+6] != '\\' || value[i+7] != 'u' {
+						return true
+					}
+					low, ok := hex4(value, i+8)
+					if !ok || low < 0xDC00 || low > 0xDFFF {
+						return true
+					}
+					i += 11
+					continue
+				case r >= 0xDC00 && r <= 0xDFFF:
+					return true
+				}
+				i += 5
+				continue
+			}
+			i++ // the escaped character
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits at value[i:].
+func hex4(value []byte, i int) (rune, bool) {
+	if i+4 > len(value) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range value[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // checkContentType answers 415 unless the body is declared JSON.
@@ -82,6 +150,10 @@ func assignMembers(members map[string]json.RawMessage, dst any) []service.FieldE
 		i, ok := byName[name]
 		if !ok {
 			fields = append(fields, service.FieldError{Field: name, Message: "is not a field of this request"})
+			continue
+		}
+		if loneSurrogate(value) {
+			fields = append(fields, service.FieldError{Field: name, Message: "must not hold a lone UTF-16 surrogate escape"})
 			continue
 		}
 		f := v.FieldByIndex(i)

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"epicevents/internal/service"
 )
 
@@ -64,33 +62,51 @@ type createEventRequest struct {
 	ContractID *string `json:"contract_id"`
 }
 
+const maxAttendees = 100000
+
+func parseCreateEvent(req createEventRequest, found []service.FieldError) (service.CreateEventInput, error) {
+	p := newFieldParser(found)
+	in := service.CreateEventInput{
+		ContractID: required(p, "contract_id", req.ContractID, service.ParseID),
+		Name:       required(p, "name", req.Name, service.Text(1, 200)),
+		StartAt:    required(p, "start_at", req.StartAt, service.ParseInstant),
+		EndAt:      required(p, "end_at", req.EndAt, service.ParseInstant),
+		Location:   required(p, "location", req.Location, service.MultilineText(500)),
+		Attendees:  p.requiredInt("attendees", req.Attendees, 0, maxAttendees),
+		Timezone:   or(optional(p, "timezone", req.Timezone, service.ParseTimezone), service.DefaultTimezone),
+		Notes:      or(optional(p, "notes", req.Notes, service.MultilineText(5000)), ""),
+	}
+	return in, p.err()
+}
+
 func (s *server) createEvent(w http.ResponseWriter, r *http.Request) {
 	var req createEventRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := s.cfg.Events.Create(r.Context(), callerFrom(r.Context()), service.CreateEventInput{
-		Unreadable: unreadable,
-		ContractID: req.ContractID, Name: deref(req.Name), StartAt: req.StartAt, EndAt: req.EndAt,
-		Location: req.Location, Attendees: req.Attendees, Timezone: req.Timezone, Notes: req.Notes,
-	})
+	in, err := parseCreateEvent(req, found)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.cfg.Events.Create(r.Context(), callerFrom(r.Context()), in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/events/"+e.ID.String())
-	writeResource(w, http.StatusCreated, e.Version, toEventJSON(e))
+	writeResource(w, r, http.StatusCreated, e.Version, toEventJSON(e))
 }
 
 func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
-	e, err := s.cfg.Events.Get(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"))
+	e, err := s.cfg.Events.Get(r.Context(), callerFrom(r.Context()), pathID(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, e.Version, toEventJSON(e))
+	writeResource(w, r, http.StatusOK, e.Version, toEventJSON(e))
 }
 
 // nullableString tells an absent member (Set false) from null (Value nil).
@@ -113,42 +129,59 @@ type updateEventRequest struct {
 	SupportID nullableString `json:"support_id"`
 }
 
+func parseUpdateEvent(req updateEventRequest, found []service.FieldError) (service.UpdateEventInput, error) {
+	p := newFieldParser(found)
+	in := service.UpdateEventInput{
+		Name:         optional(p, "name", req.Name, service.Text(1, 200)),
+		StartAt:      optional(p, "start_at", req.StartAt, service.ParseInstant),
+		EndAt:        optional(p, "end_at", req.EndAt, service.ParseInstant),
+		Location:     optional(p, "location", req.Location, service.MultilineText(500)),
+		Attendees:    p.intIn("attendees", req.Attendees, 0, maxAttendees),
+		Timezone:     optional(p, "timezone", req.Timezone, service.ParseTimezone),
+		Notes:        optional(p, "notes", req.Notes, service.MultilineText(5000)),
+		SupportIDSet: req.SupportID.Set,
+		SupportID:    p.id("support_id", req.SupportID.Value),
+	}
+	return in, p.err()
+}
+
 func (s *server) updateEvent(w http.ResponseWriter, r *http.Request) {
 	var req updateEventRequest
-	unreadable, err := decodeBody(w, r, &req)
+	found, err := decodeBody(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := s.cfg.Events.Update(r.Context(), callerFrom(r.Context()), chi.URLParam(r, "id"), service.UpdateEventInput{
-		Unreadable: unreadable,
-		Name:       req.Name, StartAt: req.StartAt, EndAt: req.EndAt, Location: req.Location,
-		Attendees: req.Attendees, Timezone: req.Timezone, Notes: req.Notes,
-		SupportIDSet: req.SupportID.Set, SupportID: req.SupportID.Value,
-	}, parseIfMatch(r))
+	in, err := parseUpdateEvent(req, found)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, e.Version, toEventJSON(e))
+	e, err := s.cfg.Events.Update(r.Context(), callerFrom(r.Context()), pathID(r), in, parseIfMatch(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeResource(w, r, http.StatusOK, e.Version, toEventJSON(e))
 }
 
 func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
+	caller := callerFrom(r.Context())
 	q := newQueryReader(r, "contract_id", "client_id", "commercial", "support", "starts_after", "starts_before")
 	in := service.ListEventsInput{
 		PageInput:    q.page(),
-		ContractID:   q.nonEmpty("contract_id"),
-		ClientID:     q.nonEmpty("client_id"),
-		Commercial:   q.nonEmpty("commercial"),
-		Support:      q.nonEmpty("support"),
+		ContractID:   q.id("contract_id"),
+		ClientID:     q.id("client_id"),
+		Commercial:   q.collaborator("commercial", caller, false).ID,
+		Support:      q.collaborator("support", caller, true),
 		StartsAfter:  q.instant("starts_after"),
 		StartsBefore: q.instant("starts_before"),
 	}
-	in.Unreadable = q.unreadable()
-	page, err := s.cfg.Events.List(r.Context(), callerFrom(r.Context()), in)
+	in.Unreadable = q.found()
+	page, err := s.cfg.Events.List(r.Context(), caller, in)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(page.Items, page.NextCursor, toEventJSON))
+	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toEventJSON))
 }

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"epicevents/internal/service"
 )
 
@@ -41,12 +39,12 @@ func (s *server) history(recordType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := newQueryReader(r)
 		page := q.page()
-		page.Unreadable = q.unreadable()
-		entries, err := s.cfg.History.History(r.Context(), callerFrom(r.Context()), recordType, chi.URLParam(r, "id"), page)
+		page.Unreadable = q.found()
+		entries, err := s.cfg.History.History(r.Context(), callerFrom(r.Context()), recordType, pathID(r), page)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, newList(entries.Items, entries.NextCursor, toAuditEntryJSON))
+		writeJSON(w, r, http.StatusOK, newList(entries.Items, entries.NextCursor, toAuditEntryJSON))
 	}
 }

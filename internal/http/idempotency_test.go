@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,10 @@ func TestIdempotentRetryReplaysTheFirstAnswer(t *testing.T) {
 
 	// Another body, or another route, with the same key is a misuse.
 	other := map[string]any{"full_name": "Other", "email": "other@startup.io", "phone": "123456"}
-	apitest.AssertProblem(t, postWithKey(api, "/v1/clients", bill, "create-kevin-1", other), 422, "idempotency-key-reused")
+	reused := apitest.AssertProblem(t, postWithKey(api, "/v1/clients", bill, "create-kevin-1", other), 422, "idempotency-key-reused")
+	if got := apitest.FieldsOf(reused); !slices.Equal(got, []string{"Idempotency-Key"}) {
+		t.Fatalf("idempotency-key-reused names %v, want the header", got)
+	}
 	apitest.AssertProblem(t, postWithKey(api, "/v1/events", bill, "create-kevin-1", body), 422, "idempotency-key-reused")
 	// Keys belong to their caller: another commercial's same key is theirs.
 	_, anna := api.CreateCollaborator("anna", "commercial")

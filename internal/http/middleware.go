@@ -31,6 +31,8 @@ type requestInfo struct {
 	id             string
 	collaboratorID string
 	err            error
+	// clientGone is set when the client hung up before its answer.
+	clientGone bool
 }
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
@@ -90,7 +92,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			status := ww.Status()
-			if status == 0 {
+			switch {
+			case info.clientGone:
+				status = statusClientClosedRequest
+			case status == 0:
 				status = http.StatusOK
 			}
 			// One line per request; a failure's details join it rather
@@ -112,6 +117,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 		next.ServeHTTP(ww, r)
 	})
 }
+
+// statusClientClosedRequest is how logs and metrics count a request whose
+// client went away before its answer (nginx's convention).
+const statusClientClosedRequest = 499
 
 // RequestRecord describes a finished request, for metrics and error
 // reporting.
@@ -158,12 +167,12 @@ func bearerToken(r *http.Request) (string, bool) {
 
 // requirePermission opens a route to callers holding any of the
 // permissions; the service then checks scope (own, assigned) and fields.
-func (s *server) requirePermission(permissions ...string) func(http.Handler) http.Handler {
+func (s *server) requirePermission(permissions ...service.Permission) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !callerFrom(r.Context()).CanAny(permissions...) {
 				s.writeError(w, r, service.Errorf(service.CodeForbidden,
-					"Your department may not do this (needs %s).", strings.Join(permissions, " or ")))
+					"Your department may not do this (needs %s).", joinPermissions(permissions)))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -178,4 +187,12 @@ func apiHeaders(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
+}
+
+func joinPermissions(permissions []service.Permission) string {
+	names := make([]string, len(permissions))
+	for i, p := range permissions {
+		names[i] = string(p)
+	}
+	return strings.Join(names, " or ")
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -78,18 +79,20 @@ type problemFieldJSON struct {
 // writeError answers with the RFC 9457 problem for err. An error that is not
 // a service error is internal: its text goes to the log, never to the caller.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *service.Error
-	if !errors.As(err, &e) {
-		e = &service.Error{Code: service.CodeInternal,
-			Detail: "Something went wrong on our side; quote the request id if you report it."}
-	}
-	status, ok := problemStatus[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
 	info, inRequest := r.Context().Value(requestInfoKey).(*requestInfo)
 	if !inRequest {
 		info = &requestInfo{}
+	}
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The client hung up: nobody reads an answer, and it is not our
+		// failure. The request's log line says 499 at INFO.
+		info.clientGone = true
+		return
+	}
+	e := service.AsError(err)
+	status, ok := problemStatus[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
 	}
 	if status >= 500 {
 		// The request's one log line (observe) carries the error.
@@ -120,5 +123,5 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Errors = append(body.Errors, problemFieldJSON(f))
 	}
 	slices.SortStableFunc(body.Errors, func(a, b problemFieldJSON) int { return strings.Compare(a.Field, b.Field) })
-	writeJSONAs(w, "application/problem+json", status, body)
+	writeJSONAs(w, r, "application/problem+json", status, body)
 }

@@ -1,27 +1,51 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 )
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	writeJSONAs(w, "application/json", status, v)
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	writeJSONAs(w, r, "application/json", status, v)
 }
 
-func writeJSONAs(w http.ResponseWriter, contentType string, status int, v any) {
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+// internalProblem is the answer when a body cannot be encoded: fixed
+// bytes, so answering it cannot fail in turn.
+const internalProblem = `{"type":"urn:epic-events:problem:internal","title":"Internal error","status":500,` +
+	`"detail":"Something went wrong on our side; quote the request id if you report it.","request_id":%q}` + "\n"
+
+// writeJSONAs encodes the whole body before the status line goes out, so
+// an answer is never half sent: a value that cannot be encoded is a 500
+// whose cause joins the request's log line, never a 200 with no body.
+func writeJSONAs(w http.ResponseWriter, r *http.Request, contentType string, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		info := requestInfoFrom(r.Context())
+		info.err = fmt.Errorf("encode %T answer: %w", v, err)
+		h := w.Header()
+		h.Del("ETag")
+		h.Del("Location")
+		h.Set("Content-Type", "application/problem+json")
+		h.Set("Content-Length", strconv.Itoa(len(fmt.Sprintf(internalProblem, info.id))))
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = fmt.Fprintf(w, internalProblem, info.id)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // writeResource answers with one resource and its strong ETag.
-func writeResource(w http.ResponseWriter, status int, version int32, v any) {
+func writeResource(w http.ResponseWriter, r *http.Request, status int, version int32, v any) {
 	w.Header().Set("ETag", etag(version))
-	writeJSON(w, status, v)
+	writeJSON(w, r, status, v)
 }
 
 func etag(version int32) string {

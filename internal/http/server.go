@@ -78,18 +78,19 @@ func (s *server) routes() chi.Router {
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(apiHeaders)
-		r.Post("/auth/login", s.login)
-		r.Post("/auth/refresh", s.refresh)
+		r.With(s.wellFormedQuery).Post("/auth/login", s.login)
+		r.With(s.wellFormedQuery).Post("/auth/refresh", s.refresh)
 
 		// Authentication is chained per route (not on a sub-router), so an
 		// unknown path or method answers 404 or 405 before asking who calls.
 		authed := r.With(s.authenticate)
-		authed.Post("/auth/logout", s.logout)
-		authed.Get("/me", s.me)
-		authed.Put("/me/password", s.changePassword)
+		anyone := authed.With(s.wellFormedQuery)
+		anyone.Post("/auth/logout", s.logout)
+		anyone.Get("/me", s.me)
+		anyone.Put("/me/password", s.changePassword)
 
-		can := func(permissions ...string) chi.Router {
-			return authed.With(s.requirePermission(permissions...))
+		can := func(permissions ...service.Permission) chi.Router {
+			return authed.With(s.requirePermission(permissions...), s.wellFormedQuery)
 		}
 		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
 		can(service.PermCollaboratorCreate).With(s.idempotent).Post("/collaborators", s.createCollaborator)
@@ -137,8 +138,8 @@ func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, service.Errorf(service.CodeMethodNotAllowed, "This path does not answer %s.", r.Method))
 }
 
-func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +151,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // metrics is the configured metrics handler, or an empty exposition: a

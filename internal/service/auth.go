@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -35,12 +36,11 @@ type TokenPair struct {
 
 // LoginInput is a login attempt. Login is a username or an email.
 type LoginInput struct {
-	Unreadable `validate:"-"`
-	Login      string `field:"username" validate:"required"`
-	Password   string `validate:"required"`
+	Login    string
+	Password string
 	// ClientAddr is the address the attempt came from; throttling counts
 	// failures against it.
-	ClientAddr netip.Addr `validate:"-"`
+	ClientAddr netip.Addr
 }
 
 var errBadCredentials = Errorf(CodeUnauthenticated, "The username or password is wrong, or the account is not active.")
@@ -50,11 +50,7 @@ var errBadCredentials = Errorf(CodeUnauthenticated, "The username or password is
 // the same bcrypt comparison and are throttled alike: failures count
 // against the account the name designates, or against the name itself.
 func (a *AuthService) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
-	if err := check(in); err != nil {
-		return TokenPair{}, err
-	}
 	row, err := a.Store.GetCollaboratorByLogin(ctx, in.Login)
-	err = db.Classify(err)
 	known := err == nil
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return TokenPair{}, fromDB(err)
@@ -83,8 +79,7 @@ func (a *AuthService) Login(ctx context.Context, in LoginInput) (TokenPair, erro
 
 // RefreshInput carries a refresh token.
 type RefreshInput struct {
-	Unreadable   `validate:"-"`
-	RefreshToken string `validate:"required"`
+	RefreshToken string
 }
 
 var errBadRefresh = Errorf(CodeUnauthenticated, "The refresh token is unknown, expired or revoked; log in again.")
@@ -96,9 +91,6 @@ var errBadRefresh = Errorf(CodeUnauthenticated, "The refresh token is unknown, e
 // refused here too. Each refresh extends the session by the refresh
 // lifetime.
 func (a *AuthService) Refresh(ctx context.Context, in RefreshInput) (TokenPair, error) {
-	if err := check(in); err != nil {
-		return TokenPair{}, err
-	}
 	now := a.now()
 	presented := refreshDigest(in.RefreshToken)
 	next, nextDigest := newRefreshToken()
@@ -108,7 +100,7 @@ func (a *AuthService) Refresh(ctx context.Context, in RefreshInput) (TokenPair, 
 	err := a.Store.InTx(ctx, func(q *db.Queries) error {
 		refused = true
 		rt, err := q.GetRefreshTokenForUpdate(ctx, presented)
-		if errors.Is(db.Classify(err), db.ErrNotFound) {
+		if errors.Is(err, db.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -153,13 +145,13 @@ func (a *AuthService) Refresh(ctx context.Context, in RefreshInput) (TokenPair, 
 }
 
 // ChangePasswordInput is the caller's current password and the new one.
+// NewPassword has passed the policy.
 type ChangePasswordInput struct {
-	Unreadable      `validate:"-"`
-	CurrentPassword string `validate:"required"`
-	NewPassword     string `validate:"required"`
+	CurrentPassword string
+	NewPassword     string
 	// ClientAddr is the address of the request; a wrong current password
 	// counts as a failed login from it.
-	ClientAddr netip.Addr `validate:"-"`
+	ClientAddr netip.Addr
 }
 
 // ChangePassword sets the caller's password and ends every other session
@@ -167,16 +159,9 @@ type ChangePasswordInput struct {
 // validation error on current_password and a failed login, throttled like
 // one.
 func (a *AuthService) ChangePassword(ctx context.Context, caller Caller, in ChangePasswordInput) error {
-	var newPassword *string
-	if in.NewPassword != "" {
-		newPassword = &in.NewPassword
-	}
-	if err := checkWithPassword(in, "new_password", newPassword); err != nil {
-		return err
-	}
 	row, err := a.Store.GetCollaborator(ctx, caller.ID)
 	if err != nil {
-		return fromDB(db.Classify(err))
+		return fromDB(err)
 	}
 	at, err := a.beginAttempt(ctx, accountOf(caller.ID), in.ClientAddr)
 	if err != nil {
@@ -260,26 +245,29 @@ func (a *AuthService) Authenticate(ctx context.Context, token, requestID string)
 	row, err := a.Store.AuthenticateSession(ctx, db.AuthenticateSessionParams{
 		SessionID: sessionID, CollaboratorID: collaboratorID, Now: now,
 	})
-	err = db.Classify(err)
 	if errors.Is(err, db.ErrNotFound) {
 		return Caller{}, errUnauthenticated
 	}
 	if err != nil {
 		return Caller{}, fromDB(err)
 	}
-	return Caller{ID: row.ID, SessionID: sessionID, Permissions: row.Permissions, RequestID: requestID}, nil
+	perms := make([]Permission, len(row.Permissions))
+	for i, p := range row.Permissions {
+		perms[i] = Permission(p)
+	}
+	return Caller{ID: row.ID, SessionID: sessionID, Permissions: perms, RequestID: requestID}, nil
 }
 
 // Logout ends the caller's session: its access and refresh tokens stop
 // working at once.
 func (a *AuthService) Logout(ctx context.Context, caller Caller) error {
-	return fromDB(db.Classify(a.Store.RevokeSession(ctx, db.RevokeSessionParams{ID: caller.SessionID, Now: a.now()})))
+	return fromDB(a.Store.RevokeSession(ctx, db.RevokeSessionParams{ID: caller.SessionID, Now: a.now()}))
 }
 
 // BootstrapInput names the first manager.
 type BootstrapInput struct {
-	Username string `validate:"required,username"`
-	Email    string `validate:"required,max=254,email"`
+	Username string
+	Email    string
 	Password string
 }
 
@@ -300,7 +288,10 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 			return errors.New("no collaborator exists yet: set BOOTSTRAP_MANAGER_PASSWORD (or BOOTSTRAP_MANAGER_PASSWORD_FILE) for the first manager")
 		}
 		// Hashing inside the lock happens once, on the very first start.
-		manager := managerInput(in, 1)
+		manager, err := managerInput(in, 1)
+		if err != nil {
+			return err
+		}
 		hash, err := s.prepare(manager)
 		if err != nil {
 			return err
@@ -316,7 +307,10 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 
 // CreateManager adds a manager from the command line.
 func (s *CollaboratorService) CreateManager(ctx context.Context, in BootstrapInput, employeeNumber int) (Collaborator, error) {
-	manager := managerInput(in, employeeNumber)
+	manager, err := managerInput(in, employeeNumber)
+	if err != nil {
+		return Collaborator{}, err
+	}
 	hash, err := s.prepare(manager)
 	if err != nil {
 		return Collaborator{}, err
@@ -330,10 +324,32 @@ func (s *CollaboratorService) CreateManager(ctx context.Context, in BootstrapInp
 	return c, fromDB(err)
 }
 
-func managerInput(in BootstrapInput, employeeNumber int) CreateCollaboratorInput {
-	password := in.Password
-	return CreateCollaboratorInput{
-		EmployeeNumber: &employeeNumber, FirstName: "First", LastName: "Manager",
-		Email: in.Email, Username: in.Username, Department: DepartmentManagement, Password: &password,
+// managerInput parses the first manager's settings (the command line and
+// the environment are an edge too), naming every bad one.
+func managerInput(in BootstrapInput, employeeNumber int) (CreateCollaboratorInput, error) {
+	var fields []FieldError
+	parse := func(field, value string, rule func(string) (string, error)) string {
+		v, err := rule(value)
+		if err != nil {
+			fields = append(fields, FieldError{Field: field, Message: err.Error()})
+		}
+		return v
 	}
+	manager := CreateCollaboratorInput{
+		EmployeeNumber: employeeNumber, FirstName: "First", LastName: "Manager",
+		Username:   parse("username", in.Username, ParseUsername),
+		Email:      parse("email", in.Email, ParseEmail),
+		Password:   parse("password", in.Password, ParseNewPassword),
+		Department: DepartmentManagement,
+	}
+	if employeeNumber < 1 || employeeNumber > MaxEmployeeNumber {
+		fields = append(fields, FieldError{Field: "employee_number", Message: fmt.Sprintf("must be between 1 and %d", MaxEmployeeNumber)})
+	}
+	if len(fields) > 0 {
+		return CreateCollaboratorInput{}, Invalid(fields...)
+	}
+	return manager, nil
 }
+
+// MaxEmployeeNumber is the largest employee number.
+const MaxEmployeeNumber = 999999

@@ -11,40 +11,44 @@ import (
 type Caller struct {
 	ID          uuid.UUID
 	SessionID   uuid.UUID
-	Permissions []string // sorted
+	Permissions []Permission // sorted
 	// RequestID ties audit rows and logs to the request.
 	RequestID string
 }
 
 // Can reports whether the caller holds the permission.
-func (c Caller) Can(permission string) bool {
+func (c Caller) Can(permission Permission) bool {
 	_, ok := slices.BinarySearch(c.Permissions, permission)
 	return ok
 }
 
 // CanAny reports whether the caller holds one of the permissions.
-func (c Caller) CanAny(permissions ...string) bool {
+func (c Caller) CanAny(permissions ...Permission) bool {
 	return slices.ContainsFunc(permissions, c.Can)
 }
 
+// Permission names what a department may do; the names are data, seeded
+// by the first migration with the roles that hold them.
+type Permission string
+
 // The permission names seeded by the first migration.
 const (
-	PermCollaboratorRead   = "collaborator:read"
-	PermCollaboratorCreate = "collaborator:create"
-	PermCollaboratorUpdate = "collaborator:update"
-	PermCollaboratorDelete = "collaborator:delete"
-	PermClientRead         = "client:read"
-	PermClientCreate       = "client:create"
-	PermClientUpdateOwn    = "client:update_own"
-	PermClientReassign     = "client:reassign"
-	PermContractRead       = "contract:read"
-	PermContractCreate     = "contract:create"
-	PermContractUpdate     = "contract:update"
-	PermContractUpdateOwn  = "contract:update_own"
-	PermEventRead          = "event:read"
-	PermEventCreateOwn     = "event:create_own"
-	PermEventUpdate        = "event:update"
-	PermEventUpdateAssign  = "event:update_assigned"
-	PermEventAssignSupport = "event:assign_support"
-	PermAuditRead          = "audit:read"
+	PermCollaboratorRead   Permission = "collaborator:read"
+	PermCollaboratorCreate Permission = "collaborator:create"
+	PermCollaboratorUpdate Permission = "collaborator:update"
+	PermCollaboratorDelete Permission = "collaborator:delete"
+	PermClientRead         Permission = "client:read"
+	PermClientCreate       Permission = "client:create"
+	PermClientUpdateOwn    Permission = "client:update_own"
+	PermClientReassign     Permission = "client:reassign"
+	PermContractRead       Permission = "contract:read"
+	PermContractCreate     Permission = "contract:create"
+	PermContractUpdate     Permission = "contract:update"
+	PermContractUpdateOwn  Permission = "contract:update_own"
+	PermEventRead          Permission = "event:read"
+	PermEventCreateOwn     Permission = "event:create_own"
+	PermEventUpdate        Permission = "event:update"
+	PermEventUpdateAssign  Permission = "event:update_assigned"
+	PermEventAssignSupport Permission = "event:assign_support"
+	PermAuditRead          Permission = "audit:read"
 )

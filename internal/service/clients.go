@@ -50,31 +50,23 @@ func NewClientService(d Deps) *ClientService {
 	return &ClientService{Deps: d.withDefaults()}
 }
 
-// CreateClientInput is a new client. Instants are RFC 3339 strings with
-// an offset; both default to now.
+// CreateClientInput is a new client, its values parsed; both instants
+// default to now.
 type CreateClientInput struct {
-	Unreadable     `validate:"-"`
-	FullName       string  `validate:"notblank,max=200"`
-	Email          string  `validate:"required,max=254,email"`
-	Phone          string  `validate:"required,phone"`
-	CompanyName    string  `validate:"max=200"`
-	FirstContactAt *string `validate:"omitnil,instant"`
-	LastContactAt  *string `validate:"omitnil,instant"`
+	FullName       string
+	Email          string
+	Phone          string
+	CompanyName    string
+	FirstContactAt *time.Time
+	LastContactAt  *time.Time
 }
 
 // Create adds a client owned by its creator (client:create, on the route).
 func (s *ClientService) Create(ctx context.Context, caller Caller, in CreateClientInput) (Client, error) {
-	if err := check(in); err != nil {
-		return Client{}, err
-	}
 	now := s.now()
 	first, last := now, now
-	if in.FirstContactAt != nil {
-		first = instantOf(*in.FirstContactAt)
-	}
-	if in.LastContactAt != nil {
-		last = instantOf(*in.LastContactAt)
-	}
+	assign(&first, in.FirstContactAt)
+	assign(&last, in.LastContactAt)
 	var out Client
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
 		// The owner cannot be deactivated while their client is being created.
@@ -116,7 +108,7 @@ func clientChanges(from, to Client, creation bool) Changes {
 // refuses a caller deactivated since the request was authenticated.
 func lockActiveCaller(ctx context.Context, q *db.Queries, caller Caller) error {
 	c, err := q.GetCollaboratorForShare(ctx, caller.ID)
-	if err != nil && !errors.Is(db.Classify(err), db.ErrNotFound) {
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
 	if err != nil || !c.IsActive || c.DeletedAt != nil {
@@ -126,21 +118,20 @@ func lockActiveCaller(ctx context.Context, q *db.Queries, caller Caller) error {
 }
 
 // Get returns a client.
-func (s *ClientService) Get(ctx context.Context, _ Caller, id string) (Client, error) {
+func (s *ClientService) Get(ctx context.Context, _ Caller, id uuid.UUID) (Client, error) {
 	return getRecord(ctx, "client", id, s.Store.GetClient, toClient)
 }
 
 // UpdateClientInput changes some fields of a client; nil means unchanged.
 // The details are the owner's to change, the commercial management's.
 type UpdateClientInput struct {
-	Unreadable     `validate:"-"`
-	FullName       *string `validate:"omitnil,notblank,max=200"`
-	Email          *string `validate:"omitnil,max=254,email"`
-	Phone          *string `validate:"omitnil,phone"`
-	CompanyName    *string `validate:"omitnil,max=200"`
-	FirstContactAt *string `validate:"omitnil,instant"`
-	LastContactAt  *string `validate:"omitnil,instant"`
-	CommercialID   *string `validate:"omitnil,id"`
+	FullName       *string
+	Email          *string
+	Phone          *string
+	CompanyName    *string
+	FirstContactAt *time.Time
+	LastContactAt  *time.Time
+	CommercialID   *uuid.UUID
 }
 
 func (in UpdateClientInput) hasDetails() bool {
@@ -151,10 +142,7 @@ func (in UpdateClientInput) hasDetails() bool {
 // Update changes a client (client:update_own or client:reassign, on the
 // route), in the contract's order: 422, 404, 403 (ownership and fields),
 // 412, 409.
-func (s *ClientService) Update(ctx context.Context, caller Caller, id string, in UpdateClientInput, ifMatch IfMatch) (Client, error) {
-	if err := check(in); err != nil {
-		return Client{}, err
-	}
+func (s *ClientService) Update(ctx context.Context, caller Caller, uid uuid.UUID, in UpdateClientInput, ifMatch IfMatch) (Client, error) {
 	var out Client
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
 		if in.CommercialID != nil {
@@ -162,12 +150,8 @@ func (s *ClientService) Update(ctx context.Context, caller Caller, id string, in
 				return err
 			}
 		}
-		uid, ok := parseID(id)
-		if !ok {
-			return errNotFound("client")
-		}
 		if _, err := q.GetClientForUpdate(ctx, uid); err != nil {
-			if errors.Is(db.Classify(err), db.ErrNotFound) {
+			if errors.Is(err, db.ErrNotFound) {
 				return errNotFound("client")
 			}
 			return err
@@ -194,15 +178,9 @@ func (s *ClientService) Update(ctx context.Context, caller Caller, id string, in
 		assign(&next.Email, in.Email)
 		assign(&next.Phone, in.Phone)
 		assign(&next.CompanyName, in.CompanyName)
-		if in.FirstContactAt != nil {
-			next.FirstContactAt = instantOf(*in.FirstContactAt)
-		}
-		if in.LastContactAt != nil {
-			next.LastContactAt = instantOf(*in.LastContactAt)
-		}
-		if in.CommercialID != nil {
-			next.Commercial.ID = uuidOf(*in.CommercialID)
-		}
+		assign(&next.FirstContactAt, in.FirstContactAt)
+		assign(&next.LastContactAt, in.LastContactAt)
+		assign(&next.Commercial.ID, in.CommercialID)
 		ch := clientChanges(cur, next, false)
 		if len(ch) == 0 {
 			out = cur
@@ -234,29 +212,25 @@ func assign[T any](dst *T, v *T) {
 // requireActiveMember checks that a body id names an active collaborator
 // of the department, and holds their row until the write commits so that
 // they cannot leave meanwhile.
-func requireActiveMember(ctx context.Context, q *db.Queries, id, field, department string) error {
-	uid, ok := parseID(id)
-	if !ok {
-		return InvalidField(field, "must be a UUID")
-	}
-	c, err := q.GetCollaboratorForShare(ctx, uid)
-	if errors.Is(db.Classify(err), db.ErrNotFound) {
+func requireActiveMember(ctx context.Context, q *db.Queries, id uuid.UUID, field string, department Department) error {
+	c, err := q.GetCollaboratorForShare(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
 		return InvalidField(field, "names no collaborator")
 	}
 	if err != nil {
 		return err
 	}
-	if !c.IsActive || c.DeletedAt != nil || c.Department != department {
-		return InvalidField(field, "must be an active collaborator of the "+department+" department")
+	if !c.IsActive || c.DeletedAt != nil || c.Department != string(department) {
+		return InvalidField(field, "must be an active collaborator of the "+string(department)+" department")
 	}
 	return nil
 }
 
 // ListClientsInput filters and pages the client list. Commercial is the
-// owner's id ("me" is resolved by the caller's id before).
+// owner's id ("me" is resolved to the caller's id at the edge).
 type ListClientsInput struct {
 	PageInput
-	Commercial string
+	Commercial *uuid.UUID
 	Q          string
 }
 
@@ -264,11 +238,11 @@ type ListClientsInput struct {
 var clientSorts = []string{"-created_at", "full_name", "company_name", "-last_contact_at"}
 
 // List pages through clients.
-func (s *ClientService) List(ctx context.Context, caller Caller, in ListClientsInput) (Page[Client], error) {
-	commercial, ferr := ownerFilter(caller, "commercial", in.Commercial)
+func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput) (Page[Client], error) {
+	commercial := in.Commercial
 	lq, err := newListQuery("clients", in.PageInput, clientSorts, idString(commercial), in.Q)
-	if err != nil || ferr != nil {
-		return Page[Client]{}, joinInvalid(err, ferr)
+	if err != nil {
+		return Page[Client]{}, err
 	}
 	q := optional(likePattern(in.Q))
 	var afterID uuid.UUID
@@ -299,7 +273,7 @@ func (s *ClientService) List(ctx context.Context, caller Caller, in ListClientsI
 			CommercialID: commercial, Q: q, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: lq.fetchLimit()})
 	}
 	if err != nil {
-		return Page[Client]{}, fromDB(db.Classify(err))
+		return Page[Client]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toClient, func(r db.ClientDetail) (string, uuid.UUID) {
 		switch lq.sort {

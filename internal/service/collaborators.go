@@ -18,7 +18,7 @@ type Collaborator struct {
 	LastName       string
 	Email          string
 	Username       string
-	Department     string
+	Department     Department
 	IsActive       bool
 	DeletedAt      *time.Time
 	Version        int32
@@ -34,7 +34,7 @@ func (c Collaborator) FullName() string { return c.FirstName + " " + c.LastName 
 func toCollaborator(r db.Collaborator) Collaborator {
 	c := Collaborator{
 		ID: r.ID, EmployeeNumber: int(r.EmployeeNumber), FirstName: r.FirstName, LastName: r.LastName,
-		Email: r.Email, Username: r.Username, Department: r.Department, IsActive: r.IsActive,
+		Email: r.Email, Username: r.Username, Department: Department(r.Department), IsActive: r.IsActive,
 		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.DeletedAt != nil {
@@ -54,16 +54,16 @@ func NewCollaboratorService(d Deps) *CollaboratorService {
 	return &CollaboratorService{Deps: d.withDefaults()}
 }
 
-// CreateCollaboratorInput is a new collaborator.
+// CreateCollaboratorInput is a new collaborator, its values parsed (the
+// password has passed the policy).
 type CreateCollaboratorInput struct {
-	Unreadable     `validate:"-"`
-	EmployeeNumber *int    `validate:"required,min=1,max=999999"`
-	FirstName      string  `validate:"notblank,max=100,personname"`
-	LastName       string  `validate:"notblank,max=100,personname"`
-	Email          string  `validate:"required,max=254,email"`
-	Username       string  `validate:"required,username"`
-	Department     string  `validate:"required,department"`
-	Password       *string `validate:"required"`
+	EmployeeNumber int
+	FirstName      string
+	LastName       string
+	Email          string
+	Username       string
+	Department     Department
+	Password       string
 }
 
 // Create adds a collaborator (collaborator:create, checked on the route).
@@ -85,13 +85,10 @@ func (s *CollaboratorService) Create(ctx context.Context, caller Caller, in Crea
 	return c, nil
 }
 
-// prepare checks a new collaborator and hashes their password, before any
-// transaction: bcrypt is slow on purpose and should hold no connection.
+// prepare hashes a new collaborator's password before any transaction:
+// bcrypt is slow on purpose and should hold no connection.
 func (s *CollaboratorService) prepare(in CreateCollaboratorInput) (hash string, err error) {
-	if err := checkWithPassword(in, "password", in.Password); err != nil {
-		return "", err
-	}
-	return s.Passwords.Hash(*in.Password)
+	return s.Passwords.Hash(in.Password)
 }
 
 // insert adds a prepared collaborator and its audit row in q's transaction.
@@ -99,8 +96,8 @@ func (s *CollaboratorService) prepare(in CreateCollaboratorInput) (hash string, 
 func (s *CollaboratorService) insert(ctx context.Context, q *db.Queries, caller *Caller, in CreateCollaboratorInput, hash string) (Collaborator, error) {
 	now := s.now()
 	row, err := q.CreateCollaborator(ctx, db.CreateCollaboratorParams{
-		EmployeeNumber: int32(*in.EmployeeNumber), FirstName: in.FirstName, LastName: in.LastName,
-		Email: in.Email, Username: in.Username, Department: in.Department,
+		EmployeeNumber: int32(in.EmployeeNumber), FirstName: in.FirstName, LastName: in.LastName,
+		Email: in.Email, Username: in.Username, Department: string(in.Department),
 		PasswordHash: hash, Now: now,
 	})
 	if err != nil {
@@ -119,48 +116,26 @@ func collaboratorCreation(c Collaborator) Changes {
 	ch.set("last_name", nil, c.LastName)
 	ch.set("email", nil, c.Email)
 	ch.set("username", nil, c.Username)
-	ch.set("department", nil, c.Department)
+	ch.set("department", nil, string(c.Department))
 	ch.set("is_active", nil, c.IsActive)
 	return ch.Changes
 }
 
-// checkWithPassword validates the struct and the password policy together,
-// so that one answer names every bad field.
-func checkWithPassword(in any, field string, password *string) error {
-	err := check(in)
-	var verr *Error
-	if err != nil && !errors.As(err, &verr) {
-		return err
-	}
-	if password != nil {
-		if problem := passwordProblem(*password); problem != "" {
-			if verr == nil {
-				verr = Invalid()
-			}
-			verr.Fields = append(verr.Fields, FieldError{Field: field, Message: problem})
-		}
-	}
-	if verr == nil {
-		return nil
-	}
-	return verr
-}
-
 // Get returns a collaborator, deleted ones included.
-func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id string) (Collaborator, error) {
+func (s *CollaboratorService) Get(ctx context.Context, _ Caller, id uuid.UUID) (Collaborator, error) {
 	return getRecord(ctx, "collaborator", id, s.Store.GetCollaborator, toCollaborator)
 }
 
 // Me returns the caller and their permissions.
-func (s *CollaboratorService) Me(ctx context.Context, caller Caller) (Collaborator, []string, error) {
-	c, err := s.Get(ctx, caller, caller.ID.String())
+func (s *CollaboratorService) Me(ctx context.Context, caller Caller) (Collaborator, []Permission, error) {
+	c, err := s.Get(ctx, caller, caller.ID)
 	return c, caller.Permissions, err
 }
 
 // ListCollaboratorsInput filters and pages the collaborator list.
 type ListCollaboratorsInput struct {
 	PageInput
-	Department string
+	Department *Department
 	Active     *bool
 	Q          string
 }
@@ -170,16 +145,16 @@ var collaboratorSorts = []string{"last_name", "-created_at"}
 
 // List pages through collaborators that are not deleted.
 func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollaboratorsInput) (Page[Collaborator], error) {
-	var departmentErr error
-	if in.Department != "" && !isDepartment(in.Department) {
-		departmentErr = InvalidField("department", "must be one of commercial, support, management")
+	var department *string
+	if in.Department != nil {
+		d := string(*in.Department)
+		department = &d
 	}
 	lq, err := newListQuery("collaborators", in.PageInput, collaboratorSorts,
-		in.Department, boolFilter(in.Active), in.Q)
-	if err != nil || departmentErr != nil {
-		return Page[Collaborator]{}, joinInvalid(err, departmentErr)
+		derefOr(department, ""), boolFilter(in.Active), in.Q)
+	if err != nil {
+		return Page[Collaborator]{}, err
 	}
-	department := optional(in.Department)
 	q := optional(likePattern(in.Q))
 	var rows []db.Collaborator
 	var afterID uuid.UUID
@@ -207,7 +182,7 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 		})
 	}
 	if err != nil {
-		return Page[Collaborator]{}, fromDB(db.Classify(err))
+		return Page[Collaborator]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toCollaborator, func(r db.Collaborator) (string, uuid.UUID) {
 		if lq.sort == "last_name" {
@@ -220,25 +195,21 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 // UpdateCollaboratorInput changes some fields of a collaborator; nil means
 // unchanged.
 type UpdateCollaboratorInput struct {
-	Unreadable     `validate:"-"`
-	EmployeeNumber *int    `validate:"omitnil,min=1,max=999999"`
-	FirstName      *string `validate:"omitnil,notblank,max=100,personname"`
-	LastName       *string `validate:"omitnil,notblank,max=100,personname"`
-	Email          *string `validate:"omitnil,max=254,email"`
-	Username       *string `validate:"omitnil,username"`
-	Department     *string `validate:"omitnil,department"`
+	EmployeeNumber *int
+	FirstName      *string
+	LastName       *string
+	Email          *string
+	Username       *string
+	Department     *Department
 	Password       *string
 	IsActive       *bool
 	// ReassignTo receives the clients and events of a collaborator who
 	// leaves or changes department.
-	ReassignTo *string `validate:"omitnil,id"`
+	ReassignTo *uuid.UUID
 }
 
 // Update changes a collaborator (collaborator:update, checked on the route).
-func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id string, in UpdateCollaboratorInput, ifMatch IfMatch) (Collaborator, error) {
-	if err := checkWithPassword(in, "password", in.Password); err != nil {
-		return Collaborator{}, err
-	}
+func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id uuid.UUID, in UpdateCollaboratorInput, ifMatch IfMatch) (Collaborator, error) {
 	var hash *string
 	if in.Password != nil {
 		h, err := s.Passwords.Hash(*in.Password)
@@ -260,7 +231,9 @@ func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id stri
 		setString(ch, "last_name", &p.LastName, in.LastName)
 		setString(ch, "email", &p.Email, in.Email)
 		setString(ch, "username", &p.Username, in.Username)
-		setString(ch, "department", &p.Department, in.Department)
+		if in.Department != nil {
+			setString(ch, "department", &p.Department, (*string)(in.Department))
+		}
 		if in.IsActive != nil {
 			ch.set("is_active", cur.IsActive, *in.IsActive)
 			p.IsActive = *in.IsActive
@@ -284,7 +257,7 @@ func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id stri
 }
 
 // Delete soft-deletes a collaborator (collaborator:delete, on the route).
-func (s *CollaboratorService) Delete(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch) error {
+func (s *CollaboratorService) Delete(ctx context.Context, caller Caller, id uuid.UUID, reassignTo *uuid.UUID, ifMatch IfMatch) error {
 	var deleted Collaborator
 	err := s.change(ctx, caller, id, reassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
 		p := updateParamsOf(cur)
@@ -319,7 +292,7 @@ func setString(ch Changes, field string, dst *string, v *string) {
 // (422), 404, reassign_to of the wrong kind (422, known only with the
 // record), self-protection (403), If-Match (412), then the state rules (409)
 // inside the transaction.
-func (s *CollaboratorService) change(ctx context.Context, caller Caller, id string, reassignTo *string, ifMatch IfMatch,
+func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uuid.UUID, reassignTo *uuid.UUID, ifMatch IfMatch,
 	apply func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error),
 	done func(row db.Collaborator, changed bool)) error {
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
@@ -341,13 +314,9 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 			}
 			target = &t
 		}
-		uid, ok := parseID(id)
-		if !ok {
-			return errNotFound("collaborator")
-		}
 		cur, err := q.GetCollaboratorForUpdate(ctx, uid)
 		if err != nil {
-			if errors.Is(db.Classify(err), db.ErrNotFound) {
+			if errors.Is(err, db.ErrNotFound) {
 				return errNotFound("collaborator")
 			}
 			return err
@@ -375,7 +344,7 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, id stri
 			done(cur, false)
 			return nil
 		}
-		if cur.Department == DepartmentManagement && cur.IsActive && removes && len(managers) <= 1 {
+		if Department(cur.Department) == DepartmentManagement && cur.IsActive && removes && len(managers) <= 1 {
 			return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
 		}
 		now := s.now()
@@ -457,13 +426,9 @@ func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID
 
 // lockReassignTarget finds the collaborator reassign_to names and holds
 // their row until the transaction ends.
-func lockReassignTarget(ctx context.Context, q *db.Queries, id string) (db.Collaborator, error) {
-	tid, ok := parseID(id)
-	if !ok {
-		return db.Collaborator{}, InvalidField("reassign_to", "must be a UUID")
-	}
-	t, err := q.GetCollaboratorForShare(ctx, tid)
-	if errors.Is(db.Classify(err), db.ErrNotFound) {
+func lockReassignTarget(ctx context.Context, q *db.Queries, id uuid.UUID) (db.Collaborator, error) {
+	t, err := q.GetCollaboratorForShare(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
 		return db.Collaborator{}, InvalidField("reassign_to", "names no collaborator")
 	}
 	return t, err

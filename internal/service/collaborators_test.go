@@ -27,7 +27,7 @@ func createManager(t *testing.T, svc *service.CollaboratorService, username stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return service.Caller{ID: c.ID, Permissions: []string{service.PermCollaboratorUpdate}, RequestID: "test-" + username}
+	return service.Caller{ID: c.ID, Permissions: []service.Permission{service.PermCollaboratorUpdate}, RequestID: "test-" + username}
 }
 
 // Two managers deactivating each other at once must not leave none: the
@@ -51,7 +51,7 @@ func TestTwoManagersCannotRemoveEachOther(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = svc.Update(context.Background(), pair[0], pair[1].ID.String(),
+				_, errs[i] = svc.Update(context.Background(), pair[0], pair[1].ID,
 					service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
 			}()
 		}
@@ -134,17 +134,17 @@ func TestLastManagerStays(t *testing.T) {
 	ctx := context.Background()
 	last := createManager(t, svc, "ada", 1)
 	other := service.Caller{ID: uuid.New(), RequestID: "test-other",
-		Permissions: []string{service.PermCollaboratorDelete, service.PermCollaboratorUpdate}}
-	off, support := false, "support"
-	_, err := svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
+		Permissions: []service.Permission{service.PermCollaboratorDelete, service.PermCollaboratorUpdate}}
+	off, support := false, service.DepartmentSupport
+	_, err := svc.Update(ctx, other, last.ID, service.UpdateCollaboratorInput{IsActive: &off}, service.IfMatch{})
 	if service.ErrorCode(err) != service.CodeLastManager {
 		t.Fatalf("deactivate: %v", err)
 	}
-	_, err = svc.Update(ctx, other, last.ID.String(), service.UpdateCollaboratorInput{Department: &support}, service.IfMatch{})
+	_, err = svc.Update(ctx, other, last.ID, service.UpdateCollaboratorInput{Department: &support}, service.IfMatch{})
 	if service.ErrorCode(err) != service.CodeLastManager {
 		t.Fatalf("move: %v", err)
 	}
-	if err := svc.Delete(ctx, other, last.ID.String(), nil, service.IfMatch{}); service.ErrorCode(err) != service.CodeLastManager {
+	if err := svc.Delete(ctx, other, last.ID, nil, service.IfMatch{}); service.ErrorCode(err) != service.CodeLastManager {
 		t.Fatalf("delete: %v", err)
 	}
 	var n int
@@ -155,7 +155,7 @@ func TestLastManagerStays(t *testing.T) {
 	// With a second manager, the first may go.
 	bob := createManager(t, svc, "bob", 2)
 	bob.Permissions = other.Permissions
-	if err := svc.Delete(ctx, bob, last.ID.String(), nil, service.IfMatch{}); err != nil {
+	if err := svc.Delete(ctx, bob, last.ID, nil, service.IfMatch{}); err != nil {
 		t.Fatalf("delete with another manager left: %v", err)
 	}
 }
@@ -168,15 +168,15 @@ func TestReassignToCannotLeaveMeanwhile(t *testing.T) {
 	svc, store := newCollaborators(t)
 	ctx := context.Background()
 	manager := createManager(t, svc, "ada", 1)
-	manager.Permissions = []string{service.PermClientCreate, service.PermCollaboratorCreate, service.PermCollaboratorUpdate}
+	manager.Permissions = []service.Permission{service.PermClientCreate, service.PermCollaboratorCreate, service.PermCollaboratorUpdate}
 	newCommercial := func(name string, n int) service.Caller {
 		pw := "a-commercial-password"
-		c, err := svc.Create(ctx, manager, service.CreateCollaboratorInput{EmployeeNumber: &n, FirstName: "Com", LastName: "Mercial",
-			Email: name + "@epic-events.test", Username: name, Department: service.DepartmentCommercial, Password: &pw})
+		c, err := svc.Create(ctx, manager, service.CreateCollaboratorInput{EmployeeNumber: n, FirstName: "Com", LastName: "Mercial",
+			Email: name + "@epic-events.test", Username: name, Department: service.DepartmentCommercial, Password: pw})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return service.Caller{ID: c.ID, Permissions: []string{service.PermClientCreate}, RequestID: "test-" + name}
+		return service.Caller{ID: c.ID, Permissions: []service.Permission{service.PermClientCreate}, RequestID: "test-" + name}
 	}
 	bill, anna := newCommercial("bill", 2), newCommercial("anna", 3)
 	clients := service.NewClientService(service.Deps{Store: store})
@@ -193,10 +193,10 @@ func TestReassignToCannotLeaveMeanwhile(t *testing.T) {
 	if _, err := tx.Exec(ctx, `UPDATE collaborators SET is_active = false WHERE id = $1`, anna.ID); err != nil {
 		t.Fatal(err)
 	}
-	off, target := false, anna.ID.String()
+	off, target := false, anna.ID
 	done := make(chan error, 1)
 	go func() {
-		_, err := svc.Update(ctx, manager, bill.ID.String(), service.UpdateCollaboratorInput{IsActive: &off, ReassignTo: &target}, service.IfMatch{})
+		_, err := svc.Update(ctx, manager, bill.ID, service.UpdateCollaboratorInput{IsActive: &off, ReassignTo: &target}, service.IfMatch{})
 		done <- err
 	}()
 	// Let the hand-over either finish or queue behind Anna's row lock.

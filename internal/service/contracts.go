@@ -59,41 +59,35 @@ func NewContractService(d Deps) *ContractService {
 	return &ContractService{Deps: d.withDefaults()}
 }
 
-// CreateContractInput is a new contract. Amounts are decimal strings.
+// CreateContractInput is a new contract; AmountDue defaults to the total.
 type CreateContractInput struct {
-	Unreadable  `validate:"-"`
-	ClientID    *string `validate:"required,id"`
-	TotalAmount *string `validate:"required,amount"`
-	AmountDue   *string `validate:"omitnil,amount"`
-	Currency    *string `validate:"omitnil,currency"`
-	Signed      *bool
+	ClientID    uuid.UUID
+	TotalAmount Money
+	AmountDue   *Money
+	Currency    string
+	Signed      bool
 }
 
-// amountsProblem checks 0 <= amount_due <= total_amount (both are
-// non-negative by their form).
-func amountsProblem(total, due Money, field string) error {
+// AmountsProblem checks 0 <= amount_due <= total_amount (both are
+// non-negative by their form), a rule of one request's values.
+func AmountsProblem(total, due Money) error {
 	if due > total {
-		return InvalidField(field, "must not exceed total_amount")
+		return valueError("must not exceed total_amount")
 	}
 	return nil
 }
 
 // Create adds a contract for any client (contract:create, on the route).
 func (s *ContractService) Create(ctx context.Context, caller Caller, in CreateContractInput) (Contract, error) {
-	if err := check(in); err != nil {
-		return Contract{}, err
+	total, due := in.TotalAmount, in.TotalAmount
+	assign(&due, in.AmountDue)
+	if err := AmountsProblem(total, due); err != nil {
+		return Contract{}, InvalidField("amount_due", err.Error())
 	}
-	total, _ := ParseMoney(*in.TotalAmount)
-	due := total
-	if in.AmountDue != nil {
-		due, _ = ParseMoney(*in.AmountDue)
-		if err := amountsProblem(total, due, "amount_due"); err != nil {
-			return Contract{}, err
-		}
+	currency, signed := in.Currency, in.Signed
+	if currency == "" {
+		currency = DefaultCurrency
 	}
-	currency := DefaultCurrency
-	assign(&currency, in.Currency)
-	signed := in.Signed != nil && *in.Signed
 	now := s.now()
 	var signedAt *time.Time
 	if signed {
@@ -101,9 +95,9 @@ func (s *ContractService) Create(ctx context.Context, caller Caller, in CreateCo
 	}
 	var out Contract
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		clientID := uuidOf(*in.ClientID)
+		clientID := in.ClientID
 		if _, err := q.GetClient(ctx, clientID); err != nil {
-			if errors.Is(db.Classify(err), db.ErrNotFound) {
+			if errors.Is(err, db.ErrNotFound) {
 				return InvalidField("client_id", "names no client")
 			}
 			return err
@@ -152,41 +146,31 @@ func contractChanges(from, to Contract, creation bool) Changes {
 }
 
 // Get returns a contract.
-func (s *ContractService) Get(ctx context.Context, _ Caller, id string) (Contract, error) {
+func (s *ContractService) Get(ctx context.Context, _ Caller, id uuid.UUID) (Contract, error) {
 	return getRecord(ctx, "contract", id, s.Store.GetContract, toContract)
 }
 
 // UpdateContractInput changes amounts or signs; nil means unchanged.
 type UpdateContractInput struct {
-	Unreadable  `validate:"-"`
-	TotalAmount *string `validate:"omitnil,amount"`
-	AmountDue   *string `validate:"omitnil,amount"`
+	TotalAmount *Money
+	AmountDue   *Money
 	Signed      *bool
 }
 
 // Update changes a contract (contract:update, or contract:update_own for
 // the contracts of one's own clients), in the contract's order: 422, 404,
 // 403, 412, then the signature rules (409).
-func (s *ContractService) Update(ctx context.Context, caller Caller, id string, in UpdateContractInput, ifMatch IfMatch) (Contract, error) {
-	if err := check(in); err != nil {
-		return Contract{}, err
-	}
+func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UUID, in UpdateContractInput, ifMatch IfMatch) (Contract, error) {
 	if in.TotalAmount != nil && in.AmountDue != nil {
-		total, _ := ParseMoney(*in.TotalAmount)
-		due, _ := ParseMoney(*in.AmountDue)
-		if err := amountsProblem(total, due, "amount_due"); err != nil {
-			return Contract{}, err
+		if err := AmountsProblem(*in.TotalAmount, *in.AmountDue); err != nil {
+			return Contract{}, InvalidField("amount_due", err.Error())
 		}
 	}
 	var out Contract
 	var signedNow bool
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		uid, ok := parseID(id)
-		if !ok {
-			return errNotFound("contract")
-		}
 		if _, err := q.GetContractForUpdate(ctx, uid); err != nil {
-			if errors.Is(db.Classify(err), db.ErrNotFound) {
+			if errors.Is(err, db.ErrNotFound) {
 				return errNotFound("contract")
 			}
 			return err
@@ -197,12 +181,8 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, id string, 
 		}
 		cur := toContract(row)
 		next := cur
-		if in.TotalAmount != nil {
-			next.TotalAmount, _ = ParseMoney(*in.TotalAmount)
-		}
-		if in.AmountDue != nil {
-			next.AmountDue, _ = ParseMoney(*in.AmountDue)
-		}
+		assign(&next.TotalAmount, in.TotalAmount)
+		assign(&next.AmountDue, in.AmountDue)
 		if next.AmountDue > next.TotalAmount {
 			field := "amount_due"
 			if in.AmountDue == nil {
@@ -258,8 +238,8 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, id string, 
 // ListContractsInput filters and pages the contract list.
 type ListContractsInput struct {
 	PageInput
-	ClientID   string
-	Commercial string
+	ClientID   *uuid.UUID
+	Commercial *uuid.UUID
 	Signed     *bool
 	FullyPaid  *bool
 }
@@ -268,13 +248,12 @@ type ListContractsInput struct {
 var contractSorts = []string{"-created_at", "-amount_due"}
 
 // List pages through contracts.
-func (s *ContractService) List(ctx context.Context, caller Caller, in ListContractsInput) (Page[Contract], error) {
-	clientID, cerr := idFilter("client_id", in.ClientID)
-	commercial, ferr := ownerFilter(caller, "commercial", in.Commercial)
+func (s *ContractService) List(ctx context.Context, _ Caller, in ListContractsInput) (Page[Contract], error) {
+	clientID, commercial := in.ClientID, in.Commercial
 	lq, err := newListQuery("contracts", in.PageInput, contractSorts,
 		idString(clientID), idString(commercial), boolFilter(in.Signed), boolFilter(in.FullyPaid))
-	if err != nil || cerr != nil || ferr != nil {
-		return Page[Contract]{}, joinInvalid(err, cerr, ferr)
+	if err != nil {
+		return Page[Contract]{}, err
 	}
 	var afterID uuid.UUID
 	if lq.after != nil {
@@ -305,7 +284,7 @@ func (s *ContractService) List(ctx context.Context, caller Caller, in ListContra
 			AfterAmountDue: after, AfterID: afterID, RowLimit: lq.fetchLimit()})
 	}
 	if err != nil {
-		return Page[Contract]{}, fromDB(db.Classify(err))
+		return Page[Contract]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toContract, func(r db.ContractDetail) (string, uuid.UUID) {
 		if lq.sort == "-amount_due" {

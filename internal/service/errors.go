@@ -105,11 +105,32 @@ func fromDB(err error) error {
 	if err == nil {
 		return nil
 	}
+	if e := asKnown(err); e != nil {
+		return e
+	}
+	return err
+}
+
+// AsError is the domain error behind err: a service error as it is, a
+// database error as the domain names it, anything else internal (its text
+// stays in the cause, for logs). The HTTP layer reads every failure through
+// it, so a write that forgot to translate a database loss still answers
+// 503, never 500.
+func AsError(err error) *Error {
+	if e := asKnown(err); e != nil {
+		return e
+	}
+	return &Error{Code: CodeInternal,
+		Detail: "Something went wrong on our side; quote the request id if you report it.", cause: err}
+}
+
+func asKnown(err error) *Error {
 	var svcErr *Error
 	if errors.As(err, &svcErr) {
-		return err
+		return svcErr
 	}
 	var unique *db.UniqueViolationError
+	var check *db.CheckViolationError
 	switch {
 	case errors.As(err, &unique):
 		field, ok := uniqueFields[unique.Constraint]
@@ -121,8 +142,13 @@ func fromDB(err error) error {
 	case errors.Is(err, db.ErrUnavailable):
 		return &Error{Code: CodeUnavailable, Detail: "The database is not answering; try again shortly.",
 			RetryAfter: 2 * time.Second, cause: err}
+	case errors.As(err, &check), errors.Is(err, db.ErrInvalidText):
+		// Input parsing keeps these out; should one slip through, the
+		// client's value was at fault and nothing was written.
+		return &Error{Code: CodeValidation, Detail: "The request holds a value that cannot be stored.",
+			Fields: []FieldError{{Field: "body", Message: "holds a value that cannot be stored"}}, cause: err}
 	}
-	return err
+	return nil
 }
 
 // uniqueFields names the input field behind each unique index.

@@ -53,29 +53,24 @@ func NewEventService(d Deps) *EventService {
 	return &EventService{Deps: d.withDefaults()}
 }
 
-// CreateEventInput is a new event. Instants are RFC 3339 strings with an
-// offset.
+// CreateEventInput is a new event, its values parsed.
 type CreateEventInput struct {
-	Unreadable `validate:"-"`
-	ContractID *string `validate:"required,id"`
-	Name       string  `validate:"notblank,max=200"`
-	StartAt    *string `validate:"required,instant"`
-	EndAt      *string `validate:"required,instant"`
-	Location   *string `validate:"required,max=500"`
-	Attendees  *int    `validate:"required,min=0,max=100000"`
-	Timezone   *string `validate:"omitnil,timezone"`
-	Notes      *string `validate:"omitnil,max=5000"`
+	ContractID uuid.UUID
+	Name       string
+	StartAt    time.Time
+	EndAt      time.Time
+	Location   string
+	Attendees  int
+	Timezone   string
+	Notes      string
 }
 
 // Create adds an event for a signed contract of one of the caller's
 // clients (event:create_own, on the route): 422, then 403 for another's
 // client, then 409 for an unsigned contract.
 func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEventInput) (Event, error) {
-	if err := check(in); err != nil {
-		return Event{}, err
-	}
 	now := s.now()
-	start, end := instantOf(*in.StartAt), instantOf(*in.EndAt)
+	start, end := in.StartAt, in.EndAt
 	var fields []FieldError
 	if !start.After(now) {
 		fields = append(fields, FieldError{Field: "start_at", Message: "must be in the future"})
@@ -86,16 +81,17 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 	if len(fields) > 0 {
 		return Event{}, Invalid(fields...)
 	}
-	timezone, notes := DefaultTimezone, ""
-	assign(&timezone, in.Timezone)
-	assign(&notes, in.Notes)
+	timezone := in.Timezone
+	if timezone == "" {
+		timezone = DefaultTimezone
+	}
 	var out Event
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		if err := q.LockClientOfContract(ctx, uuidOf(*in.ContractID)); err != nil {
+		if err := q.LockClientOfContract(ctx, in.ContractID); err != nil {
 			return err
 		}
-		contract, err := q.GetContract(ctx, uuidOf(*in.ContractID))
-		if errors.Is(db.Classify(err), db.ErrNotFound) {
+		contract, err := q.GetContract(ctx, in.ContractID)
+		if errors.Is(err, db.ErrNotFound) {
 			return InvalidField("contract_id", "names no contract")
 		}
 		if err != nil {
@@ -109,7 +105,7 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 		}
 		id, err := q.CreateEvent(ctx, db.CreateEventParams{
 			ContractID: contract.ID, Name: in.Name, StartAt: start, EndAt: end, Timezone: timezone,
-			Location: *in.Location, Attendees: int32(*in.Attendees), Notes: notes, Now: now,
+			Location: in.Location, Attendees: int32(in.Attendees), Notes: in.Notes, Now: now,
 		})
 		if err != nil {
 			return err
@@ -150,23 +146,22 @@ func supportID(e Event) any {
 }
 
 // Get returns an event.
-func (s *EventService) Get(ctx context.Context, _ Caller, id string) (Event, error) {
+func (s *EventService) Get(ctx context.Context, _ Caller, id uuid.UUID) (Event, error) {
 	return getRecord(ctx, "event", id, s.Store.GetEvent, toEvent)
 }
 
 // UpdateEventInput changes some fields of an event; nil means unchanged.
 // SupportIDSet tells a support_id of null (unassign) from an absent one.
 type UpdateEventInput struct {
-	Unreadable   `validate:"-"`
-	Name         *string `validate:"omitnil,notblank,max=200"`
-	StartAt      *string `validate:"omitnil,instant"`
-	EndAt        *string `validate:"omitnil,instant"`
-	Location     *string `validate:"omitnil,max=500"`
-	Attendees    *int    `validate:"omitnil,min=0,max=100000"`
-	Timezone     *string `validate:"omitnil,timezone"`
-	Notes        *string `validate:"omitnil,max=5000"`
+	Name         *string
+	StartAt      *time.Time
+	EndAt        *time.Time
+	Location     *string
+	Attendees    *int
+	Timezone     *string
+	Notes        *string
 	SupportIDSet bool
-	SupportID    *string `validate:"omitnil,id"`
+	SupportID    *uuid.UUID
 }
 
 func (in UpdateEventInput) hasDetails() bool {
@@ -178,11 +173,8 @@ func (in UpdateEventInput) hasDetails() bool {
 // event:update_assigned on an event the caller supports and that has not
 // ended; support_id needs event:assign_support. Order: 422, 404, 403, 412,
 // 409.
-func (s *EventService) Update(ctx context.Context, caller Caller, id string, in UpdateEventInput, ifMatch IfMatch) (Event, error) {
-	if err := check(in); err != nil {
-		return Event{}, err
-	}
-	if in.StartAt != nil && in.EndAt != nil && !instantOf(*in.EndAt).After(instantOf(*in.StartAt)) {
+func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID, in UpdateEventInput, ifMatch IfMatch) (Event, error) {
+	if in.StartAt != nil && in.EndAt != nil && !in.EndAt.After(*in.StartAt) {
 		return Event{}, InvalidField("end_at", "must be after start_at")
 	}
 	var out Event
@@ -192,12 +184,8 @@ func (s *EventService) Update(ctx context.Context, caller Caller, id string, in 
 				return err
 			}
 		}
-		uid, ok := parseID(id)
-		if !ok {
-			return errNotFound("event")
-		}
 		if _, err := q.GetEventForUpdate(ctx, uid); err != nil {
-			if errors.Is(db.Classify(err), db.ErrNotFound) {
+			if errors.Is(err, db.ErrNotFound) {
 				return errNotFound("event")
 			}
 			return err
@@ -213,12 +201,8 @@ func (s *EventService) Update(ctx context.Context, caller Caller, id string, in 
 		assign(&next.Attendees, in.Attendees)
 		assign(&next.Timezone, in.Timezone)
 		assign(&next.Notes, in.Notes)
-		if in.StartAt != nil {
-			next.StartAt = instantOf(*in.StartAt)
-		}
-		if in.EndAt != nil {
-			next.EndAt = instantOf(*in.EndAt)
-		}
+		assign(&next.StartAt, in.StartAt)
+		assign(&next.EndAt, in.EndAt)
 		if !next.EndAt.After(next.StartAt) {
 			field := "end_at"
 			if in.EndAt == nil {
@@ -229,7 +213,7 @@ func (s *EventService) Update(ctx context.Context, caller Caller, id string, in 
 		if in.SupportIDSet {
 			next.Support = nil
 			if in.SupportID != nil {
-				next.Support = &CollaboratorRef{ID: uuidOf(*in.SupportID)}
+				next.Support = &CollaboratorRef{ID: *in.SupportID}
 			}
 		}
 
@@ -281,10 +265,10 @@ func (s *EventService) Update(ctx context.Context, caller Caller, id string, in 
 // [after, before).
 type ListEventsInput struct {
 	PageInput
-	ContractID   string
-	ClientID     string
-	Commercial   string
-	Support      string
+	ContractID   *uuid.UUID
+	ClientID     *uuid.UUID
+	Commercial   *uuid.UUID
+	Support      CollaboratorFilter
 	StartsAfter  *time.Time
 	StartsBefore *time.Time
 }
@@ -293,27 +277,13 @@ type ListEventsInput struct {
 var eventSorts = []string{"start_at", "-start_at"}
 
 // List pages through events.
-func (s *EventService) List(ctx context.Context, caller Caller, in ListEventsInput) (Page[Event], error) {
-	contractID, e1 := idFilter("contract_id", in.ContractID)
-	clientID, e2 := idFilter("client_id", in.ClientID)
-	commercial, e3 := ownerFilter(caller, "commercial", in.Commercial)
-	withoutSupport := in.Support == "none"
-	var support *uuid.UUID
-	var e4 error
-	if !withoutSupport {
-		support, e4 = ownerFilter(caller, "support", in.Support)
-		if e4 != nil {
-			e4 = InvalidField("support", "must be me, none or a UUID")
-		}
-	}
-	supportKey := idString(support)
-	if withoutSupport {
-		supportKey = "none"
-	}
+func (s *EventService) List(ctx context.Context, _ Caller, in ListEventsInput) (Page[Event], error) {
+	contractID, clientID, commercial := in.ContractID, in.ClientID, in.Commercial
+	withoutSupport, support := in.Support.None, in.Support.ID
 	lq, err := newListQuery("events", in.PageInput, eventSorts, idString(contractID), idString(clientID),
-		idString(commercial), supportKey, timeString(in.StartsAfter), timeString(in.StartsBefore))
-	if err != nil || e1 != nil || e2 != nil || e3 != nil || e4 != nil {
-		return Page[Event]{}, joinInvalid(err, e1, e2, e3, e4)
+		idString(commercial), in.Support.key(), timeString(in.StartsAfter), timeString(in.StartsBefore))
+	if err != nil {
+		return Page[Event]{}, err
 	}
 	after, err := afterInstant(lq)
 	if err != nil {
@@ -338,7 +308,7 @@ func (s *EventService) List(ctx context.Context, caller Caller, in ListEventsInp
 			AfterStartAt: after, AfterID: afterID, RowLimit: lq.fetchLimit()})
 	}
 	if err != nil {
-		return Page[Event]{}, fromDB(db.Classify(err))
+		return Page[Event]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toEvent, func(r db.EventDetail) (string, uuid.UUID) {
 		return formatInstant(r.StartAt), r.ID

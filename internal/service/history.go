@@ -40,13 +40,12 @@ var historySorts = []string{"-at"}
 
 // History pages through the audit entries of one record, newest first. A
 // record that does not exist is 404 (a deleted collaborator still exists).
-func (s *HistoryService) History(ctx context.Context, _ Caller, recordType, id string, in PageInput) (Page[AuditEntry], error) {
-	lq, err := newListQuery("history", in, historySorts, recordType, id)
+func (s *HistoryService) History(ctx context.Context, _ Caller, recordType string, uid uuid.UUID, in PageInput) (Page[AuditEntry], error) {
+	lq, err := newListQuery("history", in, historySorts, recordType, uid.String())
 	if err != nil {
 		return Page[AuditEntry]{}, err
 	}
-	uid, ok := parseID(id)
-	if !ok {
+	if uid == uuid.Nil {
 		return Page[AuditEntry]{}, errNotFound(recordType)
 	}
 	if err := s.exists(ctx, recordType, uid); err != nil {
@@ -64,7 +63,7 @@ func (s *HistoryService) History(ctx context.Context, _ Caller, recordType, id s
 		RecordType: recordType, RecordID: uid, AfterSeq: afterSeq, RowLimit: lq.fetchLimit(),
 	})
 	if err != nil {
-		return Page[AuditEntry]{}, fromDB(db.Classify(err))
+		return Page[AuditEntry]{}, fromDB(err)
 	}
 	entries := make([]AuditEntry, 0, len(rows))
 	for _, r := range rows {
@@ -98,7 +97,7 @@ func (s *HistoryService) exists(ctx context.Context, recordType string, id uuid.
 	default:
 		return errNotFound("record")
 	}
-	if err = db.Classify(err); errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, db.ErrNotFound) {
 		return errNotFound(recordType)
 	}
 	return fromDB(err)

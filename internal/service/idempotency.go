@@ -77,7 +77,7 @@ func (s *IdempotencyService) Begin(ctx context.Context, caller Caller, key, rout
 	fingerprint := sum.Sum(nil)
 	now := s.now()
 	if err := s.Store.DeleteExpiredIdempotencyKeys(ctx, now.Add(-idempotencyWindow)); err != nil {
-		return nil, nil, fromDB(db.Classify(err))
+		return nil, nil, fromDB(err)
 	}
 	// A released key can vanish between the claim and the read: try again.
 	for range 3 {
@@ -85,7 +85,6 @@ func (s *IdempotencyService) Begin(ctx context.Context, caller Caller, key, rout
 			CollaboratorID: caller.ID, Key: key, Fingerprint: fingerprint, Now: now,
 			ExpiredBefore: now.Add(-idempotencyWindow), AbandonedBefore: now.Add(-idempotencyAbandonAge),
 		})
-		err = db.Classify(err)
 		if err == nil {
 			return &IdempotencyClaim{callerID: caller.ID, key: key, createdAt: createdAt}, nil, nil
 		}
@@ -93,15 +92,17 @@ func (s *IdempotencyService) Begin(ctx context.Context, caller Caller, key, rout
 			return nil, nil, fromDB(err)
 		}
 		row, err := s.Store.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{CollaboratorID: caller.ID, Key: key})
-		if err = db.Classify(err); errors.Is(err, db.ErrNotFound) {
+		if errors.Is(err, db.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, nil, fromDB(err)
 		}
 		if subtle.ConstantTimeCompare(row.Fingerprint, fingerprint) != 1 {
-			return nil, nil, Errorf(CodeIdempotencyKeyReused,
-				"This Idempotency-Key was used with another request in the last 24 hours; use a new key.")
+			// A 422 like any other: errors[] names the header at fault.
+			return nil, nil, &Error{Code: CodeIdempotencyKeyReused,
+				Detail: "This Idempotency-Key was used with another request in the last 24 hours; use a new key.",
+				Fields: []FieldError{{Field: "Idempotency-Key", Message: "was used with another request body"}}}
 		}
 		if row.Status == nil {
 			return nil, nil, Errorf(CodeIdempotencyKeyInUse,
@@ -116,16 +117,16 @@ func (s *IdempotencyService) Begin(ctx context.Context, caller Caller, key, rout
 // Complete stores the response of a claimed request for replay.
 func (s *IdempotencyService) Complete(ctx context.Context, c *IdempotencyClaim, res StoredResponse) error {
 	status := int32(res.Status)
-	return fromDB(db.Classify(s.Store.CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
+	return fromDB(s.Store.CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
 		CollaboratorID: c.callerID, Key: c.key, CreatedAt: c.createdAt, Status: &status,
 		ContentType: res.ContentType, Location: res.Location, Etag: res.ETag, Body: res.Body,
-	})))
+	}))
 }
 
 // Release forgets a claim whose request failed on the server's side, so
 // that a retry runs it again.
 func (s *IdempotencyService) Release(ctx context.Context, c *IdempotencyClaim) error {
-	return fromDB(db.Classify(s.Store.ReleaseIdempotencyKey(ctx, db.ReleaseIdempotencyKeyParams{
+	return fromDB(s.Store.ReleaseIdempotencyKey(ctx, db.ReleaseIdempotencyKeyParams{
 		CollaboratorID: c.callerID, Key: c.key, CreatedAt: c.createdAt,
-	})))
+	}))
 }

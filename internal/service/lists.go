@@ -1,34 +1,25 @@
 package service
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// ownerFilter reads a "me" or UUID filter on a collaborator.
-func ownerFilter(caller Caller, param, value string) (*uuid.UUID, error) {
-	switch {
-	case value == "":
-		return nil, nil
-	case value == "me":
-		return &caller.ID, nil
-	}
-	return idFilter(param, value)
+// CollaboratorFilter narrows a list to the records of one collaborator
+// (ID), or to those with none (None); the zero value does not filter.
+type CollaboratorFilter struct {
+	ID   *uuid.UUID
+	None bool
 }
 
-// idFilter reads a UUID filter; another form is a 422 naming it.
-func idFilter(param, value string) (*uuid.UUID, error) {
-	if value == "" {
-		return nil, nil
+// key renders the filter for a cursor's fingerprint.
+func (f CollaboratorFilter) key() string {
+	if f.None {
+		return "none"
 	}
-	u, ok := parseID(value)
-	if !ok {
-		return nil, InvalidField(param, "must be a UUID")
-	}
-	return &u, nil
+	return idString(f.ID)
 }
 
 // boolFilter renders a boolean filter for a cursor's fingerprint.
@@ -75,23 +66,9 @@ func afterInstant(lq listQuery) (*time.Time, error) {
 
 var errBadCursor = Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
 
-// joinInvalid merges the validation errors of a list request into one 422.
-// Another error (a malformed cursor, 400) comes first, as the contract
-// orders 400 before 422.
-func joinInvalid(errs ...error) error {
-	var fields []FieldError
-	for _, err := range errs {
-		var e *Error
-		switch {
-		case err == nil:
-		case errors.As(err, &e) && e.Code == CodeValidation:
-			fields = append(fields, e.Fields...)
-		default:
-			return err
-		}
+func derefOr[T any](v *T, fallback T) T {
+	if v == nil {
+		return fallback
 	}
-	if len(fields) > 0 {
-		return Invalid(fields...)
-	}
-	return nil
+	return *v
 }

@@ -77,6 +77,13 @@ func newListQuery(collection string, in PageInput, sorts []string, filters ...st
 			return q, errBadCursor
 		}
 		q.after = &c
+		// A cursor is only ever given out for valid filters: one sent with
+		// a filter that could not be read was made for other filters.
+		for _, f := range in.Unreadable.Fields {
+			if f.Field != "limit" && f.Field != "sort" {
+				return q, errBadCursor
+			}
+		}
 	}
 	fields := slices.Clone(in.Unreadable.Fields)
 	if in.Limit != nil {

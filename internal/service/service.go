@@ -46,17 +46,15 @@ func (d Deps) now() time.Time {
 	return d.Now().UTC().Truncate(time.Microsecond)
 }
 
-// getRecord loads the record a path id names: an id that is not a UUID,
-// or names nothing, is 404.
-func getRecord[R, T any](ctx context.Context, what, id string,
+// getRecord loads the record a path id names; naming nothing is 404.
+func getRecord[R, T any](ctx context.Context, what string, id uuid.UUID,
 	fetch func(context.Context, uuid.UUID) (R, error), conv func(R) T) (T, error) {
 	var zero T
-	uid, ok := parseID(id)
-	if !ok {
+	if id == uuid.Nil {
 		return zero, errNotFound(what)
 	}
-	row, err := fetch(ctx, uid)
-	switch err = db.Classify(err); {
+	row, err := fetch(ctx, id)
+	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return zero, errNotFound(what)
 	case err != nil:

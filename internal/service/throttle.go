@@ -140,7 +140,7 @@ func (a *AuthService) beginAttempt(ctx context.Context, account string, addr net
 			if pair.LockedUntil != nil && pair.LockedUntil.After(now) {
 				wait = max(wait, pair.LockedUntil.Sub(now))
 			}
-		case !errors.Is(db.Classify(err), db.ErrNotFound):
+		case !errors.Is(err, db.ErrNotFound):
 			return err
 		}
 		reached, err := q.NthRecentLoginFailureOfAccount(ctx, db.NthRecentLoginFailureOfAccountParams{
@@ -183,7 +183,7 @@ func (a *AuthService) beginAttempt(ctx context.Context, account string, addr net
 // waitForLimit raises wait to how long a window limit still holds, given
 // the failure that reached it (none when err is not-found).
 func waitForLimit(wait *time.Duration, reachedAt time.Time, err error, window time.Duration, now time.Time) error {
-	if errors.Is(db.Classify(err), db.ErrNotFound) {
+	if errors.Is(err, db.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
