@@ -73,7 +73,7 @@ func newListQuery(collection string, in PageInput, sorts []string, filters ...st
 		raw, err := base64.RawURLEncoding.DecodeString(in.Cursor)
 		var c cursor
 		if err != nil || json.Unmarshal(raw, &c) != nil || c.Collection != collection ||
-			c.Sort != q.sort || c.Filters != q.filters || c.ID == uuid.Nil {
+			c.Sort != q.sort || c.Filters != q.filters || c.ID == uuid.Nil || controlProblem(c.Key, false) != nil {
 			return q, errBadCursor
 		}
 		q.after = &c
