@@ -228,7 +228,14 @@ func routeInventory(t *testing.T) []string {
 	}
 	var out []string
 	err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		out = append(out, method+" "+route)
+		// A HEAD route is its GET's twin, which the matrix holds and
+		// TestHeadIsAuthorizedAsGet sends as HEAD.
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		if op := method + " " + route; !slices.Contains(out, op) {
+			out = append(out, op)
+		}
 		return nil
 	})
 	if err != nil {
@@ -534,6 +541,28 @@ func (w *authzWorld) request(c permissionCell) (apitest.Request, any) {
 	return req, nil
 }
 
+// newAuthzWorld creates the callers and the records the cells act on.
+func newAuthzWorld(t *testing.T) *authzWorld {
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	annaID, anna := api.CreateCollaborator("anna", "commercial")
+	kateID, kate := api.CreateCollaborator("kate", "support")
+	joeID, _ := api.CreateCollaborator("joe", "support")
+	spareID, _ := api.CreateCollaborator("spare", "support")
+	w := &authzWorld{t: t, api: api, annaID: annaID, joeID: joeID, spareID: spareID,
+		token: map[string]string{anonymous: "", commercial: bill, support: kate, management: api.ManagerToken},
+		self:  map[string]string{commercial: billID, support: kateID, management: api.Caller(api.ManagerToken)},
+	}
+	w.billClient, w.annaClient = newClient(t, api, bill), newClient(t, api, anna)
+	w.billContract = newContract(t, api, w.billClient, "1000", true)
+	w.annaContract = newContract(t, api, w.annaClient, "1000", true)
+	w.billEvent = newEvent(t, api, bill, w.billContract, 48*time.Hour)
+	w.annaEvent = newEvent(t, api, anna, w.annaContract, 48*time.Hour)
+	assignSupport(t, api, w.billEvent, kateID)
+	assignSupport(t, api, w.annaEvent, joeID)
+	return w
+}
+
 // databaseState is every table an API request may write, as row counts and
 // digests of the rows. (Login throttling is left out: a refused login
 // records its failure, by design.)
@@ -561,29 +590,39 @@ type problemSummary struct {
 	Status int    `json:"status"`
 }
 
+// TestHeadIsAuthorizedAsGet sends every GET cell of the matrix as HEAD:
+// the contract has every GET route answer HEAD, and the method must not
+// open what GET keeps closed.
+func TestHeadIsAuthorizedAsGet(t *testing.T) {
+	t.Parallel()
+	w := newAuthzWorld(t)
+	for _, c := range authorizationMatrix {
+		if c.method != http.MethodGet {
+			continue
+		}
+		t.Run(c.String(), func(t *testing.T) {
+			w.t = t
+			req, _ := w.request(c)
+			req.Method = http.MethodHead
+			before := stateOf(t, w.api)
+			res := w.api.Do(req)
+			if res.Status != c.status || len(res.Body) != 0 {
+				t.Errorf("HEAD: %d with %d bytes of body, want %d and none: %s", res.Status, len(res.Body), c.status, res.Body)
+			}
+			if diff := cmp.Diff(before, stateOf(t, w.api)); diff != "" {
+				t.Errorf("HEAD changed the database (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestAuthorizationMatrix sends every cell of the matrix through the real
 // router on a real database. A refusal (401, 403) and a read change
 // nothing; an allowed write changes something and answers what was asked.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	api := apitest.New(t)
-	billID, bill := api.CreateCollaborator("bill", "commercial")
-	annaID, anna := api.CreateCollaborator("anna", "commercial")
-	kateID, kate := api.CreateCollaborator("kate", "support")
-	joeID, _ := api.CreateCollaborator("joe", "support")
-	spareID, _ := api.CreateCollaborator("spare", "support")
-	w := &authzWorld{t: t, api: api, annaID: annaID, joeID: joeID, spareID: spareID,
-		token: map[string]string{anonymous: "", commercial: bill, support: kate, management: api.ManagerToken},
-		self:  map[string]string{commercial: billID, support: kateID, management: api.Caller(api.ManagerToken)},
-	}
-	w.billClient, w.annaClient = newClient(t, api, bill), newClient(t, api, anna)
-	w.billContract = newContract(t, api, w.billClient, "1000", true)
-	w.annaContract = newContract(t, api, w.annaClient, "1000", true)
-	w.billEvent = newEvent(t, api, bill, w.billContract, 48*time.Hour)
-	w.annaEvent = newEvent(t, api, anna, w.annaContract, 48*time.Hour)
-	assignSupport(t, api, w.billEvent, kateID)
-	assignSupport(t, api, w.annaEvent, joeID)
-
+	w := newAuthzWorld(t)
+	api := w.api
 	for _, c := range authorizationMatrix {
 		t.Run(c.String(), func(t *testing.T) {
 			w.t = t
