@@ -2,13 +2,18 @@ package http_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"hash"
 	"maps"
 	"net/http"
@@ -18,6 +23,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"epicevents/internal/apitest"
 	"epicevents/internal/service"
@@ -79,6 +85,26 @@ func with(m map[string]any, kv ...any) map[string]any {
 	return out
 }
 
+// assertRefusedAndNothingChanged sends the write with the token and
+// checks the status (401 problem+json with WWW-Authenticate: Bearer, or
+// 403), and that no table changed.
+func assertRefusedAndNothingChanged(t *testing.T, api *apitest.API, token, path string, body any, status int) {
+	t.Helper()
+	before := stateOf(t, api)
+	res := api.Post(path, token, body)
+	if status == http.StatusUnauthorized {
+		apitest.AssertProblem(t, res, status, "unauthenticated")
+	} else {
+		apitest.AssertProblem(t, res, status, "forbidden")
+	}
+	if diff := cmp.Diff(before, stateOf(t, api)); diff != "" {
+		t.Errorf("the refused write changed the database (-before +after):\n%s", diff)
+	}
+}
+
+// TestForgedAndBentAccessTokensAreRefused bends one thing at a time in a
+// manager's access token and uses it to create a collaborator: each is 401
+// problem+json with WWW-Authenticate: Bearer, and nothing is written.
 func TestForgedAndBentAccessTokensAreRefused(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t)
@@ -95,10 +121,18 @@ func TestForgedAndBentAccessTokensAreRefused(t *testing.T) {
 	}
 	now := float64(api.Clock.Now().Unix())
 	key := apitest.Secret
+	n := 0
+	newCollaborator := func() map[string]any {
+		n++
+		name := fmt.Sprintf("forged%d", n)
+		return map[string]any{"employee_number": 9000 + n, "first_name": "Forged", "last_name": "Person",
+			"email": name + "@epic-events.test", "username": name, "department": "management",
+			"password": apitest.CollaboratorPassword}
+	}
 
 	// The control: a hand-made copy of a good token is accepted, so every
 	// refusal below is caused by the one thing each case bends.
-	if res := api.Get("/v1/me", forge(t, header, claims, hs256(key))); res.Status != http.StatusOK {
+	if res := api.Post("/v1/collaborators", forge(t, header, claims, hs256(key)), newCollaborator()); res.Status != http.StatusCreated {
 		t.Fatalf("hand-made copy of a valid token refused: %d %s", res.Status, res.Body)
 	}
 
@@ -106,57 +140,164 @@ func TestForgedAndBentAccessTokensAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs256 := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
-	rs256.Header = map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": header["kid"]}
-	rsSigned, err := rs256.SignedString(rsaKey)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	signed := func(method jwt.SigningMethod, h map[string]any, signingKey any) string {
+		t.Helper()
+		token := jwt.NewWithClaims(method, jwt.MapClaims(claims))
+		token.Header = with(h, "alg", method.Alg())
+		s, err := token.SignedString(signingKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	publicDER, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: publicDER})
+	jwk := map[string]any{"kty": "RSA", "n": base64.RawURLEncoding.EncodeToString(rsaKey.N.Bytes()), "e": "AQAB"}
 	parts := strings.Split(api.ManagerToken, ".")
 	tampered := func(c map[string]any) string { // new claims, the original signature
 		return segment(t, header) + "." + segment(t, c) + "." + parts[2]
 	}
+	claim := func(kv ...any) string { return forge(t, header, with(claims, kv...), hs256(key)) }
+	kid := func(k string, mac func() hash.Hash) string { return forge(t, with(header, "kid", k), claims, mac) }
 
-	cases := map[string]string{
-		"alg none":                         forge(t, with(header, "alg", "none"), claims, nil),
-		"alg None":                         forge(t, with(header, "alg", "None"), claims, nil),
-		"alg none keeping the signature":   segment(t, with(header, "alg", "none")) + "." + parts[1] + "." + parts[2],
-		"no alg":                           forge(t, with(header, "alg", nil), claims, hs256(key)),
-		"HS256 with another key":           forge(t, header, claims, hs256([]byte("another-key-of-at-least-32-bytes-long!"))),
-		"HS512 with the right key":         forge(t, with(header, "alg", "HS512"), claims, hs512(key)),
-		"RS256 with its own key":           rsSigned,
-		"RS256 header on an HMAC":          forge(t, with(header, "alg", "RS256"), claims, hs256(key)),
-		"tampered subject":                 tampered(with(claims, "sub", otherID)),
-		"tampered expiry":                  tampered(with(claims, "exp", now+86400)),
-		"expired":                          forge(t, header, with(claims, "exp", now-1), hs256(key)),
-		"no exp":                           forge(t, header, with(claims, "exp", nil), hs256(key)),
-		"no iat":                           forge(t, header, with(claims, "iat", nil), hs256(key)),
-		"iat in the future":                forge(t, header, with(claims, "iat", now+3600), hs256(key)),
-		"no sid":                           forge(t, header, with(claims, "sid", nil), hs256(key)),
-		"sid of no session":                forge(t, header, with(claims, "sid", "6f1c1c1e-7a55-4b6e-9a43-2f0c3b8d9e10"), hs256(key)),
-		"sid not a uuid":                   forge(t, header, with(claims, "sid", "1"), hs256(key)),
-		"no sub":                           forge(t, header, with(claims, "sub", nil), hs256(key)),
-		"sub of another collaborator":      forge(t, header, with(claims, "sub", otherID), hs256(key)),
-		"wrong aud":                        forge(t, header, with(claims, "aud", []string{"another-api"}), hs256(key)),
-		"no aud":                           forge(t, header, with(claims, "aud", nil), hs256(key)),
-		"wrong iss":                        forge(t, header, with(claims, "iss", "someone-else"), hs256(key)),
-		"no iss":                           forge(t, header, with(claims, "iss", nil), hs256(key)),
-		"typ JWT":                          forge(t, with(header, "typ", "JWT"), claims, hs256(key)),
-		"no typ":                           forge(t, with(header, "typ", nil), claims, hs256(key)),
-		"typ of a refresh token":           forge(t, with(header, "typ", "rt+jwt"), claims, hs256(key)),
-		"no kid":                           forge(t, with(header, "kid", nil), claims, hs256(key)),
-		"unknown kid":                      forge(t, with(header, "kid", "not-a-key-we-know"), claims, hs256(key)),
-		"the key itself as kid":            forge(t, with(header, "kid", string(key)), claims, hs256(key)),
-		"refresh token as an access token": refreshToken,
-		"two tokens glued":                 api.ManagerToken + "." + parts[2],
+	cases := []struct{ name, token string }{
+		{"alg none", forge(t, with(header, "alg", "none"), claims, nil)},
+		{"alg None", forge(t, with(header, "alg", "None"), claims, nil)},
+		{"alg none keeping the signature", segment(t, with(header, "alg", "none")) + "." + parts[1] + "." + parts[2]},
+		{"no alg", forge(t, with(header, "alg", nil), claims, hs256(key))},
+		{"HS256 with another key", forge(t, header, claims, hs256([]byte("another-key-of-at-least-32-bytes-long!")))},
+		{"HS256 with an empty key", forge(t, header, claims, hs256(nil))},
+		{"HS512 with the right key", forge(t, with(header, "alg", "HS512"), claims, hs512(key))},
+		{"RS256 with its own key", signed(jwt.SigningMethodRS256, header, rsaKey)},
+		{"ES256 with its own key", signed(jwt.SigningMethodES256, header, ecKey)},
+		{"RS256 with its key embedded as a jwk", signed(jwt.SigningMethodRS256, with(header, "jwk", jwk), rsaKey)},
+		{"RS256 with a jku to fetch its key from", signed(jwt.SigningMethodRS256, with(header, "jku", "http://127.0.0.1:1/jwks.json"), rsaKey)},
+		{"HS256 keyed with an RSA public key", forge(t, header, claims, hs256(publicPEM))},
+		{"HS256 keyed with an RSA public key, kid unset", forge(t, with(header, "kid", nil), claims, hs256(publicPEM))},
+		{"RS256 header on an HMAC", forge(t, with(header, "alg", "RS256"), claims, hs256(key))},
+		{"tampered subject", tampered(with(claims, "sub", otherID))},
+		{"tampered expiry", tampered(with(claims, "exp", now+86400))},
+		{"expired", claim("exp", now-1)},
+		{"iat in the future", claim("iat", now+3600)},
+		{"nbf in the future", claim("nbf", now+3600)},
+		{"no exp", claim("exp", nil)},
+		{"no iat", claim("iat", nil)},
+		{"no iss", claim("iss", nil)},
+		{"no aud", claim("aud", nil)},
+		{"no sub", claim("sub", nil)},
+		{"no sid", claim("sid", nil)},
+		{"no jti", claim("jti", nil)},
+		{"sid of no session", claim("sid", "6f1c1c1e-7a55-4b6e-9a43-2f0c3b8d9e10")},
+		{"sid not a uuid", claim("sid", "1")},
+		{"sid SQL-ish", claim("sid", "' OR '1'='1")},
+		{"sub of another collaborator", claim("sub", otherID)},
+		{"wrong aud", claim("aud", []string{"another-api"})},
+		{"wrong iss", claim("iss", "someone-else")},
+		{"typ JWT", forge(t, with(header, "typ", "JWT"), claims, hs256(key))},
+		{"no typ", forge(t, with(header, "typ", nil), claims, hs256(key))},
+		{"typ of a refresh token", forge(t, with(header, "typ", "rt+jwt"), claims, hs256(key))},
+		{"no kid", kid("", hs256(key))},
+		{"unknown kid", kid("not-a-key-we-know", hs256(key))},
+		{"kid not a string", forge(t, with(header, "kid", 1), claims, hs256(key))},
+		{"the key itself as kid", kid(string(key), hs256(key))},
+		{"kid path traversal, empty key", kid("../../../../../../../dev/null", hs256(nil))},
+		{"kid path traversal, the right key", kid("../../../../../../../dev/null", hs256(key))},
+		{"kid SQL-ish, the key it selects", kid("x' UNION SELECT 'attacker-key' --", hs256([]byte("attacker-key")))},
+		{"kid SQL-ish, the right key", kid("' OR '1'='1", hs256(key))},
+		{"kid with a NUL", kid(header["kid"].(string)+"\x00", hs256(key))},
+		{"refresh token as an access token", refreshToken},
+		{"two tokens glued", api.ManagerToken + "." + parts[2]},
 	}
-	for name, token := range cases {
-		res := api.Get("/v1/me", token)
-		if res.Status != http.StatusUnauthorized {
-			t.Errorf("%s: status %d, want 401", name, res.Status)
-			continue
-		}
-		apitest.AssertProblem(t, res, http.StatusUnauthorized, "unauthenticated")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			apitest.AssertProblem(t, api.Get("/v1/me", c.token), http.StatusUnauthorized, "unauthenticated")
+			assertRefusedAndNothingChanged(t, api, c.token, "/v1/collaborators", newCollaborator(), http.StatusUnauthorized)
+		})
+	}
+}
+
+// TestAccessTokensOfEndedAccessAreRefused: a token whose session was
+// ended, whose owner changed password elsewhere, was deactivated, deleted
+// or moved to another department is refused on the very next request,
+// whatever the token itself says, and writes nothing.
+func TestAccessTokensOfEndedAccessAreRefused(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	// The commercial's clients move to a colleague where the rules ask so.
+	colleague, _ := api.CreateCollaborator("anna", "commercial")
+	client := func() map[string]any {
+		return map[string]any{"full_name": "Kevin Casey", "email": unique("kevin") + "@startup.test", "phone": "+678 123 456 78"}
+	}
+	cases := []struct {
+		name string
+		// end gives a commercial's access token after ending what it
+		// stood for.
+		end    func(id, token string) string
+		status int
+	}{
+		{"after logout", func(_, token string) string {
+			expect(t, api.Post("/v1/auth/logout", token, nil), http.StatusNoContent)
+			return token
+		}, 401},
+		{"after the password changed in another session", func(_, token string) string {
+			username := api.Get("/v1/me", token).JSON(t)["username"].(string)
+			other := api.Login(username, apitest.CollaboratorPassword)
+			expect(t, changePassword(api, other, map[string]string{
+				"current_password": apitest.CollaboratorPassword, "new_password": "a brand new passphrase"}), http.StatusNoContent)
+			return token
+		}, 401},
+		{"after management set a new password", func(id, token string) string {
+			expect(t, api.Patch("/v1/collaborators/"+id, api.ManagerToken, map[string]any{"password": "a brand new passphrase"}), http.StatusOK)
+			return token
+		}, 401},
+		{"after deactivation", func(id, token string) string {
+			expect(t, api.Patch("/v1/collaborators/"+id, api.ManagerToken, map[string]any{"is_active": false, "reassign_to": colleague}), http.StatusOK)
+			return token
+		}, 401},
+		{"after deletion", func(id, token string) string {
+			expect(t, api.Delete("/v1/collaborators/"+id+"?reassign_to="+colleague, api.ManagerToken), http.StatusNoContent)
+			return token
+		}, 401},
+		{"after a move to support", func(id, token string) string {
+			expect(t, api.Patch("/v1/collaborators/"+id, api.ManagerToken, map[string]any{"department": "support", "reassign_to": colleague}), http.StatusOK)
+			return token
+		}, 403},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, token := api.CreateCollaborator(unique("bill"), "commercial")
+			// The control: the token creates a client before its access ends.
+			expect(t, api.Post("/v1/clients", token, client()), http.StatusCreated)
+			token = c.end(id, token)
+			assertRefusedAndNothingChanged(t, api, token, "/v1/clients", client(), c.status)
+			if c.status == http.StatusUnauthorized {
+				apitest.AssertProblem(t, api.Get("/v1/me", token), http.StatusUnauthorized, "unauthenticated")
+				return
+			}
+			// The old token now stands for a support, with a support's rights.
+			res := api.Get("/v1/me", token)
+			if res.Status != http.StatusOK {
+				t.Fatalf("me: %d %s", res.Status, res.Body)
+			}
+			var me struct {
+				Department  string   `json:"department"`
+				Permissions []string `json:"permissions"`
+			}
+			if err := json.Unmarshal(res.Body, &me); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"client:read", "collaborator:read", "contract:read", "event:read", "event:update_assigned"}
+			if diff := cmp.Diff(want, me.Permissions); diff != "" || me.Department != "support" {
+				t.Errorf("the old token shows department %q, permissions (-want +got):\n%s", me.Department, diff)
+			}
+		})
 	}
 }
 
