@@ -69,13 +69,8 @@ func startEmbedded(ctx context.Context) (*embeddedDB, error) {
 	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(base, "pg"), Log: logFile})
 	if err != nil {
 		_ = logFile.Close()
-		var inUse *pgserver.InUseError
-		if errors.As(err, &inUse) {
-			pid := "its pid is unknown"
-			if inUse.PID != 0 {
-				pid = fmt.Sprintf("its PostgreSQL is pid %d, from %s", inUse.PID, displayDir(filepath.Join(inUse.DataDir, "postmaster.pid")))
-			}
-			return nil, fmt.Errorf("another instance is using %s (%s): stop it first, or set DATABASE_URL", displayDir(base), pid)
+		if err := inUseError(base, err); err != nil {
+			return nil, err
 		}
 		if errors.Is(err, pgserver.ErrNoBinaries) {
 			return nil, fmt.Errorf("embedded PostgreSQL (no DATABASE_URL set): %w", err)
@@ -83,6 +78,30 @@ func startEmbedded(ctx context.Context) (*embeddedDB, error) {
 		return nil, fmt.Errorf("embedded PostgreSQL (no DATABASE_URL set; its log is %s): %w", displayDir(logPath), err)
 	}
 	return &embeddedDB{url: srv.URL("postgres"), dir: base, stop: func() { _ = srv.Stop(); _ = logFile.Close() }}, nil
+}
+
+// embeddedInUse says when another instance serves the embedded data, so
+// that serve can tell it before it even tries the address.
+func embeddedInUse() error {
+	base, err := embeddedDir()
+	if err != nil {
+		return err
+	}
+	return inUseError(base, pgserver.InUse(filepath.Join(base, "pg")))
+}
+
+// inUseError words a pgserver.InUseError for the person who typed the
+// command; other errors give nil.
+func inUseError(base string, err error) error {
+	var inUse *pgserver.InUseError
+	if !errors.As(err, &inUse) {
+		return nil
+	}
+	pid := "its pid is unknown"
+	if inUse.PID != 0 {
+		pid = fmt.Sprintf("its PostgreSQL is pid %d, from %s", inUse.PID, displayDir(filepath.Join(inUse.DataDir, "postmaster.pid")))
+	}
+	return fmt.Errorf("another instance is using %s (%s): stop it first, or set DATABASE_URL", displayDir(base), pid)
 }
 
 // commandDatabase is the database of the commands other than serve:

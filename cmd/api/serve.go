@@ -53,6 +53,13 @@ func serve(ctx context.Context, inv invocation) error {
 	if err != nil {
 		return err
 	}
+	// A second instance on ./.data would find the address taken too: say
+	// the cause.
+	if cfg.DatabaseURL == "" {
+		if err := embeddedInUse(); err != nil {
+			return err
+		}
+	}
 	// The address is taken before anything is migrated or created, so a
 	// port in use stops the start with nothing done.
 	listener, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -247,6 +248,17 @@ func TestASecondEmbeddedInstanceStopsAtOnceNamingTheFirst(t *testing.T) {
 	pid, _ := os.ReadFile(filepath.Join(".data", "pg", "postmaster.pid"))
 	if diff := cmp.Diff(strings.SplitN(string(pid), "\n", 2)[0], m[1]); diff != "" {
 		t.Fatalf("pid (-postmaster.pid +message):\n%s", diff)
+	}
+	// serve says the same before it tries the address, which the first
+	// instance holds too.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	serveEnv := envOf(map[string]string{"BCRYPT_COST": "4", "HTTP_ADDR": taken.Addr().String()})
+	if err := run(ctx, []string{"serve"}, serveEnv, io.Discard, io.Discard); err == nil || !strings.HasPrefix(err.Error(), "another instance is using ./.data (its PostgreSQL is pid "+m[1]+",") {
+		t.Fatalf("serve: %v", err)
 	}
 	// The first instance still serves.
 	ready := httptest.NewRecorder()

@@ -184,6 +184,16 @@ func Running(dataDir string) (port int, ok bool) {
 	return port, true
 }
 
+// InUse returns an *InUseError when a server runs on dataDir, and nil
+// otherwise; Start would fail the same way, later.
+func InUse(dataDir string) error {
+	pid, _ := readPidFile(dataDir)
+	if pid <= 0 || !alive(pid) {
+		return nil
+	}
+	return &InUseError{DataDir: dataDir, PID: pid}
+}
+
 // readPidFile reads the pid (line 1) and port (line 4) of postmaster.pid.
 func readPidFile(dataDir string) (pid, port int) {
 	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))

@@ -126,10 +126,19 @@ func TestASecondServerOnTheSameDataStopsAtOnceNamingTheFirst(t *testing.T) {
 	if !strings.Contains(err.Error(), fmt.Sprintf("pid %d", first.cmd.Process.Pid)) {
 		t.Fatalf("message does not name the pid: %v", err)
 	}
+	if diff := cmp.Diff(error(inUse), InUse(dir)); diff != "" {
+		t.Fatalf("InUse (-want +got):\n%s", diff)
+	}
 	// The first one is untouched, and its port is found from its data.
 	port, ok := Running(dir)
 	if diff := cmp.Diff([]any{first.Port, true}, []any{port, ok}); diff != "" {
 		t.Fatalf("Running (-want +got):\n%s", diff)
+	}
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := InUse(dir); err != nil {
+		t.Fatalf("InUse after Stop: %v", err)
 	}
 }
 
