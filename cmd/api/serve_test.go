@@ -24,7 +24,7 @@ import (
 func TestStartNeedsTheFirstManagersPassword(t *testing.T) {
 	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": testSecret})
 	_, err := startApp(context.Background(), env, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "BOOTSTRAP_MANAGER_PASSWORD") {
+	if err == nil || err.Error() != "BOOTSTRAP_MANAGER_PASSWORD: is required while no collaborator exists (or its _FILE)" {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -297,7 +297,7 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 			return err
 		}
 		if in.Password == "" {
-			return errors.New("no collaborator exists yet: set BOOTSTRAP_MANAGER_PASSWORD (or BOOTSTRAP_MANAGER_PASSWORD_FILE) for the first manager")
+			return InvalidField("password", "is required while no collaborator exists (or its _FILE)")
 		}
 		// Hashing inside the lock happens once, on the very first start.
 		manager := managerInput(in, 1)
