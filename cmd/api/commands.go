@@ -2,36 +2,62 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"epicevents/internal/db"
 	"epicevents/internal/service"
 )
 
-// migrate runs goose on DATABASE_URL: up, down or status.
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
-		return fmt.Errorf("usage: api migrate up|down|status")
+// openCommandDatabase connects a command to its database (see
+// commandDatabase), waiting a while for one that is still starting.
+func openCommandDatabase(ctx context.Context, cfg config, inv invocation) (*pgxpool.Pool, func(), error) {
+	url, done, err := commandDatabase(ctx, cfg, inv.stderr)
+	if err != nil {
+		return nil, nil, err
 	}
-	cfg, err := loadConfigForDB(getenv)
+	pool, err := connectDatabase(ctx, url, db.PoolOptions{}, 30*time.Second, func(err error) {
+		fmt.Fprintf(inv.stderr, "api: waiting for the database: %s\n", describeConnectError(err))
+	})
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); done() }, nil
+}
+
+// migrate runs goose: up, down or status.
+func migrate(ctx context.Context, inv invocation) error {
+	args, err := inv.parse(nil, 1)
 	if err != nil {
 		return err
 	}
-	pool, err := db.OpenPool(ctx, cfg.DatabaseURL, db.PoolOptions{})
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
+		fs := flag.NewFlagSet(inv.command.name, flag.ContinueOnError)
+		return &usageError{msg: "migrate: say up, down or status", usage: commandUsage(inv.command, fs)}
 	}
-	defer pool.Close()
+	cfg, err := loadConfig(inv.getenv)
+	if err != nil {
+		return err
+	}
+	pool, done, err := openCommandDatabase(ctx, cfg, inv)
+	if err != nil {
+		return err
+	}
+	defer done()
 	m, err := db.NewMigrator(pool)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	stdout := inv.stdout
 	switch args[0] {
 	case "up":
 		results, err := m.Up(ctx)
@@ -58,51 +84,84 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 }
 
-// loadConfigForDB reads the configuration of commands that only need the
-// database; DATABASE_URL is required there.
-func loadConfigForDB(getenv func(string) string) (config, error) {
-	cfg, err := loadConfig(getenv)
-	if err == nil && cfg.DatabaseURL == "" {
-		err = fmt.Errorf("DATABASE_URL: is required for this command")
-	}
-	return cfg, err
-}
-
 // createManager adds a manager; the password comes from
 // BOOTSTRAP_MANAGER_PASSWORD or its _FILE, never from a flag.
-func createManager(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := loadConfigForDB(getenv)
+func createManager(ctx context.Context, inv invocation) error {
+	fs := flag.NewFlagSet(inv.command.name, flag.ContinueOnError)
+	username := fs.String("username", "", "username of the new manager (default BOOTSTRAP_MANAGER_USERNAME, else manager)")
+	email := fs.String("email", "", "email of the new manager (default BOOTSTRAP_MANAGER_EMAIL, else manager@epic-events.test)")
+	employee := fs.Int("employee-number", 0, "employee number, 1 to 999999 (default: the one after the highest given)")
+	if _, err := inv.parse(fs, 0); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(inv.getenv)
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("create-manager", flag.ContinueOnError)
-	username := fs.String("username", cfg.BootstrapUsername, "username of the new manager")
-	email := fs.String("email", cfg.BootstrapEmail, "email of the new manager")
-	employee := fs.Int("employee-number", 1, "employee number (1-999999)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["username"] {
+		*username = cfg.BootstrapUsername
+	}
+	if !given["email"] {
+		*email = cfg.BootstrapEmail
+	}
+	if given["employee-number"] && *employee == 0 {
+		return &usageError{msg: "create-manager: -employee-number must be from 1 to 999999", usage: commandUsage(inv.command, fs)}
 	}
 	if cfg.BootstrapPassword == "" {
 		return fmt.Errorf("BOOTSTRAP_MANAGER_PASSWORD: set it (or BOOTSTRAP_MANAGER_PASSWORD_FILE) to the new manager's password")
 	}
-	pool, err := db.OpenPool(ctx, cfg.DatabaseURL, db.PoolOptions{})
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	defer pool.Close()
-	svc := service.NewCollaboratorService(service.Deps{Store: db.NewStore(pool), Passwords: service.NewPasswords(cfg.BcryptCost)})
-	c, err := svc.CreateManager(ctx, service.BootstrapInput{Username: *username, Email: *email, Password: cfg.BootstrapPassword}, *employee)
+	pool, done, err := openCommandDatabase(ctx, cfg, inv)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created manager %s (%s)\n", c.Username, c.ID)
+	defer done()
+	svc := service.NewCollaboratorService(service.Deps{Store: db.NewStore(pool), Passwords: service.NewPasswords(cfg.BcryptCost)})
+	c, err := svc.CreateManager(ctx, service.BootstrapInput{Username: *username, Email: *email, Password: cfg.BootstrapPassword}, *employee)
+	if err != nil {
+		return createManagerError(err, map[string]string{
+			"username": *username, "email": *email, "employee_number": strconv.Itoa(*employee),
+		})
+	}
+	fmt.Fprintf(inv.stdout, "created manager %s (%s), employee number %d\n", c.Username, c.ID, c.EmployeeNumber)
 	return nil
 }
 
+// createManagerInputs names where each field of create-manager comes from.
+var createManagerInputs = map[string]string{
+	"username":        "-username",
+	"email":           "-email",
+	"employee_number": "-employee-number",
+	"password":        "BOOTSTRAP_MANAGER_PASSWORD",
+}
+
+// createManagerError names the field (and its flag or variable) of a
+// refused manager, never a constraint.
+func createManagerError(err error, values map[string]string) error {
+	var svcErr *service.Error
+	if !errors.As(err, &svcErr) || len(svcErr.Fields) == 0 {
+		return fmt.Errorf("create-manager: %w", err)
+	}
+	var parts []string
+	for _, f := range svcErr.Fields {
+		input := createManagerInputs[f.Field]
+		switch {
+		case svcErr.Code == service.CodeDuplicate:
+			parts = append(parts, fmt.Sprintf("%s %s is already taken by another collaborator (%s)", f.Field, values[f.Field], input))
+		case input != "":
+			parts = append(parts, fmt.Sprintf("%s %s (%s)", f.Field, f.Message, input))
+		default:
+			parts = append(parts, f.Field+" "+f.Message)
+		}
+	}
+	return errors.New("create-manager: " + strings.Join(parts, "; "))
+}
+
 // healthcheck asks the local server's /readyz; Docker's HEALTHCHECK runs it.
-func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	addr := getenv("HTTP_ADDR")
+func healthcheck(ctx context.Context, inv invocation) error {
+	fs := flag.NewFlagSet(inv.command.name, flag.ContinueOnError)
+	addr := inv.getenv("HTTP_ADDR")
 	if addr == "" {
 		addr = ":8080"
 	}
@@ -110,8 +169,8 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string)
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
 	}
-	url := fs.String("url", "http://"+host+"/readyz", "URL to check")
-	if err := fs.Parse(args); err != nil {
+	url := fs.String("url", "http://"+host+"/readyz", "URL to check (default from HTTP_ADDR)")
+	if _, err := inv.parse(fs, 0); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

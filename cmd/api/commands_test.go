@@ -3,18 +3,77 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"epicevents/internal/dbtest"
 )
 
-func TestUnknownCommand(t *testing.T) {
-	err := run(context.Background(), []string{"frobnicate"}, envOf(nil), &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "unknown command") {
-		t.Fatalf("err = %v", err)
+func TestHelpAndVersionPrintOnStdoutAndSucceed(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"-help"}, {"help"}, {"version"}, {"-version"}, {"--version"},
+		{"help", "migrate"}, {"serve", "-h"}, {"migrate", "-h"}, {"create-manager", "-h"},
+		{"create-manager", "--help"}, {"healthcheck", "-h"}, {"version", "-h"}, {"help", "-h"},
+	} {
+		var stdout, stderr bytes.Buffer
+		// No settings at all: help needs none, and nothing may start.
+		err := run(context.Background(), args, envOf(map[string]string{"LOG_LEVEL": "bogus"}), &stdout, &stderr)
+		got := map[string]any{"exit": exitCode(err), "stderr": stderr.String(), "usage or version": strings.HasPrefix(stdout.String(), "Usage: api") || stdout.String() == "api dev\n"}
+		if diff := cmp.Diff(map[string]any{"exit": 0, "stderr": "", "usage or version": true}, got); diff != "" {
+			t.Errorf("api %v (-want +got):\n%s\nstdout:\n%s", args, diff, stdout.String())
+		}
+	}
+	var out bytes.Buffer
+	_ = run(context.Background(), []string{"help"}, envOf(nil), &out, &out)
+	for _, name := range []string{"serve", "migrate", "create-manager", "healthcheck", "version", "help"} {
+		if !strings.Contains(out.String(), "\n  "+name+" ") {
+			t.Errorf("the usage does not list %s:\n%s", name, out.String())
+		}
+	}
+	out.Reset()
+	_ = run(context.Background(), []string{"create-manager", "-h"}, envOf(nil), &out, &out)
+	for _, flag := range []string{"-username", "-email", "-employee-number"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("create-manager -h does not show %s:\n%s", flag, out.String())
+		}
+	}
+}
+
+func TestUnknownCommandsFlagsAndExtraArgumentsAreUsageErrors(t *testing.T) {
+	for args, want := range map[string]string{
+		"frobnicate":                        `unknown command "frobnicate"`,
+		"serve --port 1":                    "serve: flag provided but not defined: -port",
+		"serve extra":                       `serve: unexpected argument "extra"`,
+		"migrate up extra":                  `migrate: unexpected argument "extra"`,
+		"migrate":                           "migrate: say up, down or status",
+		"migrate sideways":                  "migrate: say up, down or status",
+		"create-manager zed":                `create-manager: unexpected argument "zed"`,
+		"create-manager -nope":              "create-manager: flag provided but not defined: -nope",
+		"healthcheck now":                   `healthcheck: unexpected argument "now"`,
+		"version 2":                         `version: unexpected argument "2"`,
+		"help frobnicate":                   `help: unknown command "frobnicate"`,
+		"create-manager -employee-number 0": "create-manager: -employee-number must be from 1 to 999999",
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), strings.Fields(args), envOf(nil), &stdout, &stderr)
+		var usage *usageError
+		if !errors.As(err, &usage) {
+			t.Errorf("api %s: err = %v, want a usage error", args, err)
+			continue
+		}
+		got := map[string]any{"exit": exitCode(err), "msg": err.Error(), "usage": strings.HasPrefix(usage.usage, "Usage: api"), "stdout": stdout.String()}
+		if diff := cmp.Diff(map[string]any{"exit": 2, "msg": want, "usage": true, "stdout": ""}, got); diff != "" {
+			t.Errorf("api %s (-want +got):\n%s", args, diff)
+		}
+	}
+	if diff := cmp.Diff([]int{0, 1}, []int{exitCode(nil), exitCode(errors.New("x"))}); diff != "" {
+		t.Errorf("exit codes (-want +got):\n%s", diff)
 	}
 }
 
@@ -66,12 +125,68 @@ func TestMigrateAndCreateManager(t *testing.T) {
 	if !strings.Contains(out.String(), "created manager boss") || strings.Contains(out.String(), "second-manager-pass") {
 		t.Fatalf("create-manager output: %s", out.String())
 	}
-	if err := run(context.Background(), []string{"migrate", "sideways"}, env, &out, &out); err == nil {
-		t.Fatal("migrate sideways accepted")
+	// Without -employee-number, the next free one.
+	out.Reset()
+	if err := run(context.Background(), []string{"create-manager", "-username", "zed", "-email", "zed@example.com"}, env, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), "employee number 8\n") {
+		t.Fatalf("create-manager output: %s", out.String())
+	}
+	// A value already taken names its field and flag, not a constraint.
+	for args, want := range map[string]string{
+		"-username ann -email ann@example.com -employee-number 7": "create-manager: employee_number 7 is already taken by another collaborator (-employee-number)",
+		"-username zed -email zed2@example.com":                   "create-manager: username zed is already taken by another collaborator (-username)",
+		"-username zed2 -email ZED@example.com":                   "create-manager: email ZED@example.com is already taken by another collaborator (-email)",
+	} {
+		err := run(context.Background(), append([]string{"create-manager"}, strings.Fields(args)...), env, &out, &out)
+		if err == nil || err.Error() != want {
+			t.Errorf("create-manager %s: err = %v, want %q", args, err, want)
+		}
 	}
 	noPassword := envOf(map[string]string{"DATABASE_URL": url})
 	if err := run(context.Background(), []string{"create-manager", "-username", "x2"}, noPassword, &out, &out); err == nil ||
 		!strings.HasPrefix(err.Error(), "BOOTSTRAP_MANAGER_PASSWORD:") {
 		t.Fatalf("create-manager without password: %v", err)
+	}
+	weak := envOf(map[string]string{"DATABASE_URL": url, "BOOTSTRAP_MANAGER_PASSWORD": "short"})
+	if err := run(context.Background(), []string{"create-manager", "-username", "xavier", "-email", "xavier@example.com"}, weak, &out, &out); err == nil ||
+		!strings.HasPrefix(err.Error(), "create-manager: password ") || !strings.HasSuffix(err.Error(), "(BOOTSTRAP_MANAGER_PASSWORD)") {
+		t.Fatalf("create-manager with a weak password: %v", err)
+	}
+}
+
+// Without DATABASE_URL the commands work on the embedded ./.data database:
+// started for the command, or the running one.
+func TestCommandsWorkOnTheEmbeddedDatabase(t *testing.T) {
+	chdirReachable(t)
+	env := envOf(map[string]string{"BCRYPT_COST": "4", "BOOTSTRAP_MANAGER_PASSWORD": "embedded-manager-pass"})
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "up"}, env, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "applied 1 ") || stderr.String() != "api: no DATABASE_URL: using the embedded database in ./.data\n" {
+		t.Fatalf("migrate up:\n%s\n%s", stdout.String(), stderr.String())
+	}
+	a, err := startApp(context.Background(), envOf(map[string]string{"BCRYPT_COST": "4"}), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.cleanup()
+	stdout.Reset()
+	stderr.Reset()
+	if err := run(context.Background(), []string{"create-manager", "-username", "ann", "-email", "ann@example.com"}, env, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "on the server already running") {
+		t.Fatalf("create-manager while serving: %s", stderr.String())
+	}
+	login(t, a, "ann", "embedded-manager-pass")
+	stdout.Reset()
+	if err := run(context.Background(), []string{"migrate", "status"}, env, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "00001_collaborators.sql") || strings.Contains(stdout.String(), "pending") {
+		t.Fatalf("migrate status:\n%s", stdout.String())
 	}
 }

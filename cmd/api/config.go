@@ -21,6 +21,9 @@ type config struct {
 	SentryDSN          string
 	SentryEnvironment  string
 	LogLevel           slog.Level
+	// LogFormat is "json", "text", or "" for text on a terminal and JSON
+	// otherwise.
+	LogFormat          string
 	CORSAllowedOrigins []string
 	TrustedProxies     []netip.Prefix
 	AccessTokenTTL     time.Duration
@@ -195,6 +198,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	default:
 		e.fail("LOG_LEVEL", "must be debug, info, warn or error, got %q", level)
 	}
+	switch format := strings.ToLower(e.str("LOG_FORMAT", "auto")); format {
+	case "auto":
+	case "json", "text":
+		c.LogFormat = format
+	default:
+		e.fail("LOG_FORMAT", "must be json, text or auto, got %q", format)
+	}
+	if c.DatabaseURL != "" {
+		if err := checkDatabaseURLScheme(c.DatabaseURL); err != nil {
+			e.fail("DATABASE_URL", "%v", err)
+		}
+	}
 	c.CORSAllowedOrigins = e.list("CORS_ALLOWED_ORIGINS")
 	for _, p := range e.list("TRUSTED_PROXIES") {
 		prefix, err := netip.ParsePrefix(p)
@@ -209,6 +224,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	return c, e.err
+}
+
+// checkDatabaseURLScheme refuses a URL of another database than
+// PostgreSQL; a keyword/value string (host=db user=app) has no scheme. The
+// error names the scheme only, never the rest of the URL.
+func checkDatabaseURLScheme(dsn string) error {
+	scheme, _, isURL := strings.Cut(dsn, "://")
+	if !isURL {
+		return nil
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return nil
+	}
+	valid := scheme != ""
+	for i, r := range scheme {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			valid = false
+		}
+	}
+	if !valid {
+		return errors.New("the scheme must be postgres:// (or postgresql://)")
+	}
+	return fmt.Errorf("the scheme must be postgres:// (or postgresql://), not %s://", scheme)
 }
 
 // databaseURLWithPassword puts the password of DATABASE_PASSWORD into the

@@ -45,7 +45,7 @@ func TestLostDatabaseGives503AndRecoversBySelf(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	pg, err := pgserver.Start(ctx, pgserver.Options{DataDir: dir})
+	pg, err := pgserver.Start(ctx, pgserver.Options{DataDir: dir, Throwaway: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestLostDatabaseGives503AndRecoversBySelf(t *testing.T) {
 		}
 	}
 
-	pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: dir, Port: pg.Port})
+	pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: dir, Port: pg.Port, Throwaway: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -22,7 +18,6 @@ import (
 	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
-	"epicevents/internal/pgserver"
 	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
 )
@@ -50,17 +45,34 @@ func (a *app) cleanup() {
 	a.closers = nil
 }
 
-func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	a, err := startApp(ctx, getenv, stdout, stderr)
+func serve(ctx context.Context, inv invocation) error {
+	if _, err := inv.parse(nil, 0); err != nil {
+		return err
+	}
+	cfg, err := loadServeConfig(inv.getenv)
+	if err != nil {
+		return err
+	}
+	// A second instance on ./.data would find the address taken too: say
+	// the cause.
+	if cfg.DatabaseURL == "" {
+		if err := embeddedInUse(); err != nil {
+			return err
+		}
+	}
+	// The address is taken before anything is migrated or created, so a
+	// port in use stops the start with nothing done.
+	listener, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	defer listener.Close()
+	a, err := newApp(ctx, cfg, inv.stdout, inv.stderr)
 	if err != nil {
 		return err
 	}
 	defer a.cleanup()
 
-	listener, err := net.Listen("tcp", a.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("HTTP_ADDR: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -72,9 +84,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()
-	a.log.Info("listening", "addr", listener.Addr().String())
 	if a.embedded {
-		announce(stderr, listener.Addr().String())
+		base := "http://" + displayAddr(listener.Addr().String())
+		a.log.Info("listening", "addr", listener.Addr().String(), "url", base, "docs", base+"/docs")
+	} else {
+		a.log.Info("listening", "addr", listener.Addr().String())
 	}
 
 	select {
@@ -101,37 +115,55 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	return nil
 }
 
-// startApp reads the configuration, reaches (or starts) the database,
-// migrates it, creates the first manager and builds the handler.
-func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) (*app, error) {
+// loadServeConfig reads the configuration of serve, which needs a signing
+// key with a DATABASE_URL (the embedded mode keeps its own).
+func loadServeConfig(getenv func(string) string) (config, error) {
 	cfg, err := loadConfig(getenv)
+	if err == nil && cfg.DatabaseURL != "" && cfg.JWTSecret == nil {
+		err = errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
+	}
+	return cfg, err
+}
+
+// startApp reads the configuration and builds the app, as serve does
+// without the listener.
+func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) (*app, error) {
+	cfg, err := loadServeConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return newApp(ctx, cfg, stdout, stderr)
+}
+
+// newApp reaches (or starts) the database, migrates it, creates the first
+// manager and builds the handler.
+func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, error) {
+	log := newLogger(cfg, stdout)
 	log.Info("starting", "version", version, "go_version", runtime.Version())
 	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}}
+	fail := func(err error) (*app, error) { a.cleanup(); return nil, err }
 	embedded := cfg.DatabaseURL == ""
-	if !embedded && cfg.JWTSecret == nil {
-		return nil, errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
-	}
+	var dev *embeddedDB
 	if embedded {
-		dev, err := startEmbedded(ctx, stderr)
-		if err != nil {
+		var err error
+		if dev, err = startEmbedded(ctx); err != nil {
 			return nil, err
 		}
 		a.onCleanup(dev.stop)
+		log.Info("embedded PostgreSQL started", "url", dev.url, "data_dir", dev.dir)
 		a.cfg.DatabaseURL = dev.url
 		if a.cfg.JWTSecret == nil {
-			a.cfg.JWTSecret = dev.jwtSecret
+			if a.cfg.JWTSecret, err = persistentSecret(filepath.Join(dev.dir, "jwt-secret")); err != nil {
+				return fail(err)
+			}
 		}
 		cfg = a.cfg
 	}
-	fail := func(err error) (*app, error) { a.cleanup(); return nil, err }
 
-	pool, err := db.OpenPool(ctx, cfg.DatabaseURL, db.PoolOptions{StatementTimeout: cfg.RequestTimeout})
+	pool, err := connectDatabase(ctx, cfg.DatabaseURL, db.PoolOptions{StatementTimeout: cfg.RequestTimeout}, 30*time.Second,
+		func(err error) { log.Warn("waiting for the database", "error", describeConnectError(err)) })
 	if err != nil {
-		return fail(fmt.Errorf("DATABASE_URL: %w", err))
+		return fail(err)
 	}
 	a.pool = pool
 	a.onCleanup(pool.Close)
@@ -156,20 +188,13 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
-	generated := false
 	if embedded && bootstrap.Password == "" {
-		bootstrap.Password, generated = generatePassword(), true
+		err = firstManagerWithGeneratedPassword(ctx, collaborators, bootstrap, dev.dir, log, stdout, stderr)
+	} else {
+		err = firstManager(ctx, collaborators, bootstrap, log)
 	}
-	created, err := collaborators.EnsureFirstManager(ctx, bootstrap)
 	if err != nil {
-		return fail(fmt.Errorf("first manager: %w", err))
-	}
-	if created {
-		log.Info("created the first manager", "username", bootstrap.Username)
-		if generated {
-			fmt.Fprintf(stderr, "\nFirst manager created: username %q, password %q\n(shown this once; change it with PUT /v1/me/password)\n\n",
-				bootstrap.Username, bootstrap.Password)
-		}
+		return fail(err)
 	}
 	auth := service.NewAuthService(deps, service.TokenConfig{
 		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
@@ -240,21 +265,8 @@ func poolStats(pool *pgxpool.Pool) func() telemetry.PoolStats {
 	}
 }
 
-// migrateUp applies pending migrations, waiting up to 30 s for a database
-// that is still starting.
+// migrateUp applies pending migrations.
 func migrateUp(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := pool.Ping(ctx)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("database not reachable: %w", err)
-		}
-		log.Warn("waiting for the database", "error", err.Error())
-		time.Sleep(time.Second)
-	}
 	m, err := db.NewMigrator(pool)
 	if err != nil {
 		return err
@@ -270,19 +282,6 @@ func migrateUp(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error 
 	return nil
 }
 
-func generatePassword() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// announce tells the developer where the API and its docs page are, at the
-// address actually bound (HTTP_ADDR may name port 0 or no host).
-func announce(w io.Writer, listenAddr string) {
-	base := "http://" + displayAddr(listenAddr)
-	fmt.Fprintf(w, "API on %s\nDocs at %s/docs\n", base, base)
-}
-
 // displayAddr turns a listening address into one a browser can open: a
 // wildcard host becomes localhost.
 func displayAddr(addr string) string {
@@ -294,60 +293,4 @@ func displayAddr(addr string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// embeddedDB is the development database of `go run ./cmd/api`.
-type embeddedDB struct {
-	url       string
-	jwtSecret []byte
-	stop      func()
-}
-
-// startEmbedded runs PostgreSQL with its data in ./.data, kept between
-// runs. As root the server runs as an unprivileged user, so the data goes
-// where that user can reach it.
-func startEmbedded(ctx context.Context, stderr io.Writer) (*embeddedDB, error) {
-	base, err := filepath.Abs(".data")
-	if err != nil {
-		return nil, err
-	}
-	if pgserver.NeedsUnprivilegedUser() && !pgserver.Reachable(base) {
-		// One directory per checkout, outside the unreachable one.
-		sum := sha256.Sum256([]byte(base))
-		base = filepath.Join("/var/tmp", fmt.Sprintf("epic-events-data-%x", sum[:6]))
-	}
-	if err := os.MkdirAll(base, 0o711); err != nil {
-		return nil, fmt.Errorf("embedded database directory: %w", err)
-	}
-	_ = os.Chmod(base, 0o711)
-	secret, err := persistentSecret(filepath.Join(base, "jwt-secret"))
-	if err != nil {
-		return nil, err
-	}
-	logFile, err := os.OpenFile(filepath.Join(base, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(base, "pg"), Log: logFile})
-	if err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("embedded PostgreSQL (no DATABASE_URL set): %w", err)
-	}
-	url := srv.URL("postgres")
-	fmt.Fprintf(stderr, "Embedded PostgreSQL: %s (data in %s)\n", url, base)
-	return &embeddedDB{url: url, jwtSecret: secret, stop: func() { _ = srv.Stop(); _ = logFile.Close() }}, nil
-}
-
-// persistentSecret keeps a generated signing key next to the embedded
-// data, so tokens survive a restart of the development server.
-func persistentSecret(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	b := make([]byte, 48)
-	_, _ = rand.Read(b)
-	secret := []byte(base64.RawURLEncoding.EncodeToString(b))
-	return secret, os.WriteFile(path, secret, 0o600)
 }

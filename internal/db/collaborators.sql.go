@@ -327,6 +327,18 @@ func (q *Queries) LockBootstrap(ctx context.Context) error {
 	return err
 }
 
+const nextEmployeeNumber = `-- name: NextEmployeeNumber :one
+SELECT (coalesce(max(employee_number), 0) + 1)::integer AS next FROM collaborators
+`
+
+// The number after the highest one ever given (deleted collaborators keep theirs).
+func (q *Queries) NextEmployeeNumber(ctx context.Context) (int32, error) {
+	row := q.db.QueryRow(ctx, nextEmployeeNumber)
+	var next int32
+	err := row.Scan(&next)
+	return next, err
+}
+
 const permissionsOfRole = `-- name: PermissionsOfRole :many
 SELECT permission FROM role_permissions WHERE role = $1 ORDER BY permission
 `

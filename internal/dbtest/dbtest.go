@@ -44,7 +44,7 @@ func StartThrowaway() (*pgserver.Server, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := pgserver.Start(context.Background(), pgserver.Options{DataDir: dir})
+	srv, err := pgserver.Start(context.Background(), pgserver.Options{DataDir: dir, Throwaway: true})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("start throwaway PostgreSQL: %w", err)

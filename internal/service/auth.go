@@ -285,7 +285,7 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 			return err
 		}
 		if in.Password == "" {
-			return errors.New("no collaborator exists yet: set BOOTSTRAP_MANAGER_PASSWORD (or BOOTSTRAP_MANAGER_PASSWORD_FILE) for the first manager")
+			return InvalidField("password", "is required while no collaborator exists (or its _FILE)")
 		}
 		// Hashing inside the lock happens once, on the very first start.
 		manager, err := managerInput(in, 1)
@@ -305,8 +305,13 @@ func (s *CollaboratorService) EnsureFirstManager(ctx context.Context, in Bootstr
 	return created, fromDB(err)
 }
 
-// CreateManager adds a manager from the command line.
+// CreateManager adds a manager from the command line. Employee number 0
+// takes the one after the highest ever given.
 func (s *CollaboratorService) CreateManager(ctx context.Context, in BootstrapInput, employeeNumber int) (Collaborator, error) {
+	next := employeeNumber == 0
+	if next {
+		employeeNumber = 1 // checked as any valid number; chosen below
+	}
 	manager, err := managerInput(in, employeeNumber)
 	if err != nil {
 		return Collaborator{}, err
@@ -317,6 +322,17 @@ func (s *CollaboratorService) CreateManager(ctx context.Context, in BootstrapInp
 	}
 	var c Collaborator
 	err = s.Store.InTx(ctx, func(q *db.Queries) error {
+		if next {
+			// Two managers created at once do not pick the same number.
+			if err := q.LockBootstrap(ctx); err != nil {
+				return err
+			}
+			n, err := q.NextEmployeeNumber(ctx)
+			if err != nil {
+				return err
+			}
+			manager.EmployeeNumber = int(n)
+		}
 		var err error
 		c, err = s.insert(ctx, q, nil, manager, hash)
 		return err

@@ -86,3 +86,7 @@ SELECT permission FROM role_permissions WHERE role = @role ORDER BY permission;
 -- name: LockBootstrap :exec
 -- Serialises replicas that would each create the first manager.
 SELECT pg_advisory_xact_lock(7243001);
+
+-- name: NextEmployeeNumber :one
+-- The number after the highest one ever given (deleted collaborators keep theirs).
+SELECT (coalesce(max(employee_number), 0) + 1)::integer AS next FROM collaborators;
