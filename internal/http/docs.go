@@ -31,6 +31,12 @@ func (s *server) docsRoutes(r chi.Router) {
 			s.notFound(w, r)
 			return
 		}
+		// A HEAD is served as the GET it mirrors (the HTTP server drops
+		// the body), so that both carry the same headers.
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
 		ui.ServeHTTP(w, r)
 	})
 }
