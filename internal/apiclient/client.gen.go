@@ -2578,7 +2578,11 @@ type ClientInterface interface {
 
 	// GetDocsPage Interactive documentation
 	//
-	// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+	// A page that renders this document and can send requests. Its assets are served by this
+	// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+	// that lets it run only this server's scripts and style sheets (no inline script) and send
+	// requests only to this server. An access token given to **Authorize** lives as long as
+	// the page, never in the browser's storage.
 	//
 	// Corresponds with GET /docs (the `GetDocsPage` operationId).
 	GetDocsPage(ctx context.Context, params *GetDocsPageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2984,7 +2988,11 @@ type ClientInterface interface {
 
 // GetDocsPage Interactive documentation
 //
-// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+// A page that renders this document and can send requests. Its assets are served by this
+// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+// that lets it run only this server's scripts and style sheets (no inline script) and send
+// requests only to this server. An access token given to **Authorize** lives as long as
+// the page, never in the browser's storage.
 //
 // Corresponds with GET /docs (the `GetDocsPage` operationId).
 func (c *APIClient) GetDocsPage(ctx context.Context, params *GetDocsPageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6114,7 +6122,11 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsPageWithResponse Interactive documentation
 	//
-	// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+	// A page that renders this document and can send requests. Its assets are served by this
+	// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+	// that lets it run only this server's scripts and style sheets (no inline script) and send
+	// requests only to this server. An access token given to **Authorize** lives as long as
+	// the page, never in the browser's storage.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11103,7 +11115,11 @@ func (r ChangePasswordResponse) ContentType() string {
 
 // GetDocsPageWithResponse Interactive documentation
 //
-// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+// A page that renders this document and can send requests. Its assets are served by this
+// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+// that lets it run only this server's scripts and style sheets (no inline script) and send
+// requests only to this server. An access token given to **Authorize** lives as long as
+// the page, never in the browser's storage.
 //
 // Returns a wrapper object for the known response body format(s).
 //

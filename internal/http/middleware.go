@@ -171,11 +171,19 @@ func (s *server) requirePermission(permissions ...string) func(http.Handler) htt
 	}
 }
 
-// apiHeaders marks API answers as private and not to be sniffed.
+// commonHeaders tells browsers never to guess a content type other than
+// the declared one, on every answer of the server.
+func commonHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// apiHeaders marks API answers as private.
 func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }
