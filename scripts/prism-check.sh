@@ -177,6 +177,10 @@ KATE=$token
 call 200 valid "Kate updates her event" -X PATCH "$API/v1/events/$EVENT_ID" -H "Authorization: Bearer $KATE" "${json[@]}" \
   -d '{"attendees": 80, "notes": "Wedding starts at 3PM, by the river. Bring umbrellas."}'
 call 200 valid "Kate's events" "$API/v1/events?support=me" -H "Authorization: Bearer $KATE"
+[ "$(field '.data | length')" = 1 ] || fail "the wedding is not among Kate's events"
+call 200 valid "Bill's events without support, once Kate runs the wedding" "$API/v1/events?commercial=me&support=none" \
+  -H "Authorization: Bearer $BILL"
+[ "$(field '.data | length')" = 0 ] || fail "Bill still has events without support"
 call 200 valid "events Kate supports, by id" "$API/v1/events?support=$KATE_ID&client_id=$CLIENT_ID" -H "Authorization: Bearer $MANAGER"
 call 200 valid "the event's history" "$API/v1/events/$EVENT_ID/history?limit=20" -H "Authorization: Bearer $MANAGER"
 for what in "collaborators/$BILL_ID" "clients/$CLIENT_ID" "contracts/$CONTRACT_ID" "events/$EVENT_ID"; do
