@@ -180,10 +180,10 @@ func (s *server) requirePermission(permissions ...service.Permission) func(http.
 	}
 }
 
-// apiHeaders marks API answers as private and not to be sniffed.
-func apiHeaders(next http.Handler) http.Handler {
+// commonHeaders tells browsers never to guess a content type other than
+// the declared one, on every answer of the server.
+func commonHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
@@ -195,4 +195,12 @@ func joinPermissions(permissions []service.Permission) string {
 		names[i] = string(p)
 	}
 	return strings.Join(names, " or ")
+}
+
+// apiHeaders marks API answers as private.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
