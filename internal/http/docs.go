@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/swaggest/swgui/v5/static"
@@ -34,14 +35,14 @@ func (s *server) docsRoutes(r chi.Router) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", docsPolicy)
 		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(page)
+		writeBytes(w, page)
 	})
 	r.Get("/docs/{file}", func(w http.ResponseWriter, r *http.Request) {
 		switch name := chi.URLParam(r, "file"); {
 		case name == "docs.js":
 			w.Header().Set("Content-Type", "application/javascript")
 			w.Header().Set("Cache-Control", "no-cache")
-			_, _ = w.Write(script)
+			writeBytes(w, script)
 		case docsAssetExists(name):
 			// A HEAD is served as the GET it mirrors (the HTTP server
 			// drops the body), so that both carry the same headers.
@@ -70,5 +71,12 @@ func docsAssetExists(name string) bool {
 func (s *server) openAPIDocument(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(s.cfg.OpenAPI)
+	writeBytes(w, s.cfg.OpenAPI)
+}
+
+// writeBytes sends a fixed body with its length, which HEAD then carries
+// too.
+func writeBytes(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
 }

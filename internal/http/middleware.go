@@ -189,6 +189,24 @@ func commonHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// headWithoutBody answers HEAD with GET's status and headers and no body,
+// whatever writer the handler is given; the headers (Content-Length
+// included) are set before the body is thrown away.
+func headWithoutBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w = bodyless{w}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type bodyless struct{ http.ResponseWriter }
+
+func (b bodyless) Write(p []byte) (int, error) { return len(p), nil }
+
+func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
 func joinPermissions(permissions []service.Permission) string {
 	names := make([]string, len(permissions))
 	for i, p := range permissions {

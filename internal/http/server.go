@@ -65,7 +65,7 @@ func NewHandler(cfg Config) http.Handler {
 
 func (s *server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.observe, commonHeaders)
+	r.Use(s.observe, commonHeaders, headWithoutBody)
 	// Every GET route answers HEAD too: the same handler, whose body the
 	// HTTP server drops, so status and headers are GET's.
 	r.Use(middleware.GetHead)
