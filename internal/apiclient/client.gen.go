@@ -1079,11 +1079,15 @@ type ClientUpdate struct {
 	CompanyName  *string             `json:"company_name,omitempty"`
 	Email        *Email              `json:"email,omitempty"`
 
-	// FirstContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// FirstContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	FirstContactAt *InstantInput `json:"first_contact_at,omitempty"`
 	FullName       *string       `json:"full_name,omitempty"`
 
-	// LastContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// LastContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	LastContactAt *InstantInput `json:"last_contact_at,omitempty"`
 
 	// Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
@@ -1335,13 +1339,17 @@ type EventCreate struct {
 	// ContractId A signed contract of one of the caller's clients.
 	ContractId openapi_types.UUID `json:"contract_id"`
 
-	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	EndAt    InstantInput `json:"end_at"`
 	Location string       `json:"location"`
 	Name     string       `json:"name"`
 	Notes    *string      `json:"notes,omitempty"`
 
-	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	StartAt InstantInput `json:"start_at"`
 
 	// Timezone Defaults to `Europe/Paris`.
@@ -1362,13 +1370,17 @@ type EventList struct {
 type EventUpdate struct {
 	Attendees *int `json:"attendees,omitempty"`
 
-	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	EndAt    *InstantInput `json:"end_at,omitempty"`
 	Location *string       `json:"location,omitempty"`
 	Name     *string       `json:"name,omitempty"`
 	Notes    *string       `json:"notes,omitempty"`
 
-	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	StartAt *InstantInput `json:"start_at,omitempty"`
 
 	// SupportId Management only (`403` otherwise). An active support collaborator, or `null` to unassign.
@@ -1423,7 +1435,9 @@ type Id = openapi_types.UUID
 // Instant An RFC 3339 instant, in UTC.
 type Instant = time.Time
 
-// InstantInput An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+// InstantInput An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+// then fall in years 0001–9999 in UTC.
 type InstantInput = time.Time
 
 // LoginRequest defines model for LoginRequest.
@@ -1728,10 +1742,10 @@ type ProblemValidation struct {
 	Detail string `json:"detail"`
 
 	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
-	Errors *[]struct {
+	Errors []struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
-	} `json:"errors,omitempty"`
+	} `json:"errors"`
 	RequestId string                  `json:"request_id"`
 	Status    ProblemValidationStatus `json:"status"`
 	Title     string                  `json:"title"`
@@ -1749,10 +1763,10 @@ type ProblemValidationOrKeyReused struct {
 	Detail string `json:"detail"`
 
 	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
-	Errors *[]struct {
+	Errors []struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
-	} `json:"errors,omitempty"`
+	} `json:"errors"`
 	RequestId string                             `json:"request_id"`
 	Status    ProblemValidationOrKeyReusedStatus `json:"status"`
 	Title     string                             `json:"title"`
