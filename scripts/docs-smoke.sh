@@ -2,7 +2,8 @@
 # Smoke test of the docs page as a person sees it: builds the server, runs it
 # on a throwaway database, loads /docs in headless Chromium with every other
 # host unresolvable, and checks that Swagger UI rendered each operation of
-# openapi.yaml from assets the server itself served.
+# openapi.yaml from assets the server itself served, under the page's
+# Content-Security-Policy with nothing refused.
 #
 # Needs PostgreSQL (TEST_DATABASE_URL, default: local trust on 127.0.0.1)
 # and Debian's chromium package (installed when missing and run as root).
@@ -63,6 +64,7 @@ chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
   --user-data-dir="$work/profile" \
   --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+  --enable-logging=stderr --v=0 \
   --virtual-time-budget=20000 --dump-dom "http://$addr/docs" >"$work/dom.html" 2>"$work/chromium.log" \
   || { tail -n 20 "$work/chromium.log"; echo "docs-smoke: chromium failed" >&2; exit 1; }
 
@@ -81,4 +83,12 @@ assets=$(grep -c '"msg":"request","method":"GET","route":"/docs/{file}","status"
 [ "$assets" -ge 3 ] || fail "the server served $assets assets of the page, want at least 3"
 grep -q '"msg":"request","method":"GET","route":"/openapi.yaml","status":200' "$work/server.log" \
   || fail "the page did not load /openapi.yaml"
+# The page is served under a Content-Security-Policy, and the browser
+# refused nothing under it (Chromium logs each refusal on the console).
+curl -fsS -o /dev/null -D "$work/headers.txt" "http://$addr/docs"
+grep -qi '^content-security-policy: ' "$work/headers.txt" || fail "/docs has no Content-Security-Policy"
+if grep -F ':CONSOLE' "$work/chromium.log" | grep -qi 'content security policy'; then
+  grep -F ':CONSOLE' "$work/chromium.log" >&2
+  fail "the browser refused part of the page under its Content-Security-Policy"
+fi
 echo "docs-smoke: ok"

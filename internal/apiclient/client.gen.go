@@ -14,12 +14,25 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for CommercialFilterKeyword.
+const (
+	CommercialFilterKeywordMe CommercialFilterKeyword = "me"
+)
+
+// Valid indicates whether the value is a known member of the CommercialFilterKeyword enum.
+func (e CommercialFilterKeyword) Valid() bool {
+	switch e {
+	case CommercialFilterKeywordMe:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for Department.
 const (
@@ -131,70 +144,451 @@ func (e Permission) Valid() bool {
 
 // Defines values for ProblemType.
 const (
-	UrnEpicEventsProblemCollaboratorHasDependents ProblemType = "urn:epic-events:problem:collaborator-has-dependents"
-	UrnEpicEventsProblemContractNotSigned         ProblemType = "urn:epic-events:problem:contract-not-signed"
-	UrnEpicEventsProblemContractSigned            ProblemType = "urn:epic-events:problem:contract-signed"
-	UrnEpicEventsProblemDuplicate                 ProblemType = "urn:epic-events:problem:duplicate"
-	UrnEpicEventsProblemEventFinished             ProblemType = "urn:epic-events:problem:event-finished"
-	UrnEpicEventsProblemForbidden                 ProblemType = "urn:epic-events:problem:forbidden"
-	UrnEpicEventsProblemIdempotencyKeyInUse       ProblemType = "urn:epic-events:problem:idempotency-key-in-use"
-	UrnEpicEventsProblemIdempotencyKeyReused      ProblemType = "urn:epic-events:problem:idempotency-key-reused"
-	UrnEpicEventsProblemInternal                  ProblemType = "urn:epic-events:problem:internal"
-	UrnEpicEventsProblemLastManager               ProblemType = "urn:epic-events:problem:last-manager"
-	UrnEpicEventsProblemMalformedRequest          ProblemType = "urn:epic-events:problem:malformed-request"
-	UrnEpicEventsProblemMethodNotAllowed          ProblemType = "urn:epic-events:problem:method-not-allowed"
-	UrnEpicEventsProblemNotFound                  ProblemType = "urn:epic-events:problem:not-found"
-	UrnEpicEventsProblemPayloadTooLarge           ProblemType = "urn:epic-events:problem:payload-too-large"
-	UrnEpicEventsProblemPreconditionFailed        ProblemType = "urn:epic-events:problem:precondition-failed"
-	UrnEpicEventsProblemRateLimited               ProblemType = "urn:epic-events:problem:rate-limited"
-	UrnEpicEventsProblemUnauthenticated           ProblemType = "urn:epic-events:problem:unauthenticated"
-	UrnEpicEventsProblemUnavailable               ProblemType = "urn:epic-events:problem:unavailable"
-	UrnEpicEventsProblemUnsupportedMediaType      ProblemType = "urn:epic-events:problem:unsupported-media-type"
-	UrnEpicEventsProblemValidation                ProblemType = "urn:epic-events:problem:validation"
+	ProblemTypeUrnEpicEventsProblemCollaboratorHasDependents ProblemType = "urn:epic-events:problem:collaborator-has-dependents"
+	ProblemTypeUrnEpicEventsProblemContractNotSigned         ProblemType = "urn:epic-events:problem:contract-not-signed"
+	ProblemTypeUrnEpicEventsProblemContractSigned            ProblemType = "urn:epic-events:problem:contract-signed"
+	ProblemTypeUrnEpicEventsProblemDuplicate                 ProblemType = "urn:epic-events:problem:duplicate"
+	ProblemTypeUrnEpicEventsProblemEventFinished             ProblemType = "urn:epic-events:problem:event-finished"
+	ProblemTypeUrnEpicEventsProblemForbidden                 ProblemType = "urn:epic-events:problem:forbidden"
+	ProblemTypeUrnEpicEventsProblemIdempotencyKeyInUse       ProblemType = "urn:epic-events:problem:idempotency-key-in-use"
+	ProblemTypeUrnEpicEventsProblemIdempotencyKeyReused      ProblemType = "urn:epic-events:problem:idempotency-key-reused"
+	ProblemTypeUrnEpicEventsProblemInternal                  ProblemType = "urn:epic-events:problem:internal"
+	ProblemTypeUrnEpicEventsProblemLastManager               ProblemType = "urn:epic-events:problem:last-manager"
+	ProblemTypeUrnEpicEventsProblemMalformedRequest          ProblemType = "urn:epic-events:problem:malformed-request"
+	ProblemTypeUrnEpicEventsProblemMethodNotAllowed          ProblemType = "urn:epic-events:problem:method-not-allowed"
+	ProblemTypeUrnEpicEventsProblemNotFound                  ProblemType = "urn:epic-events:problem:not-found"
+	ProblemTypeUrnEpicEventsProblemPayloadTooLarge           ProblemType = "urn:epic-events:problem:payload-too-large"
+	ProblemTypeUrnEpicEventsProblemPreconditionFailed        ProblemType = "urn:epic-events:problem:precondition-failed"
+	ProblemTypeUrnEpicEventsProblemRateLimited               ProblemType = "urn:epic-events:problem:rate-limited"
+	ProblemTypeUrnEpicEventsProblemUnauthenticated           ProblemType = "urn:epic-events:problem:unauthenticated"
+	ProblemTypeUrnEpicEventsProblemUnavailable               ProblemType = "urn:epic-events:problem:unavailable"
+	ProblemTypeUrnEpicEventsProblemUnsupportedMediaType      ProblemType = "urn:epic-events:problem:unsupported-media-type"
+	ProblemTypeUrnEpicEventsProblemValidation                ProblemType = "urn:epic-events:problem:validation"
 )
 
 // Valid indicates whether the value is a known member of the ProblemType enum.
 func (e ProblemType) Valid() bool {
 	switch e {
-	case UrnEpicEventsProblemCollaboratorHasDependents:
+	case ProblemTypeUrnEpicEventsProblemCollaboratorHasDependents:
 		return true
-	case UrnEpicEventsProblemContractNotSigned:
+	case ProblemTypeUrnEpicEventsProblemContractNotSigned:
 		return true
-	case UrnEpicEventsProblemContractSigned:
+	case ProblemTypeUrnEpicEventsProblemContractSigned:
 		return true
-	case UrnEpicEventsProblemDuplicate:
+	case ProblemTypeUrnEpicEventsProblemDuplicate:
 		return true
-	case UrnEpicEventsProblemEventFinished:
+	case ProblemTypeUrnEpicEventsProblemEventFinished:
 		return true
-	case UrnEpicEventsProblemForbidden:
+	case ProblemTypeUrnEpicEventsProblemForbidden:
 		return true
-	case UrnEpicEventsProblemIdempotencyKeyInUse:
+	case ProblemTypeUrnEpicEventsProblemIdempotencyKeyInUse:
 		return true
-	case UrnEpicEventsProblemIdempotencyKeyReused:
+	case ProblemTypeUrnEpicEventsProblemIdempotencyKeyReused:
 		return true
-	case UrnEpicEventsProblemInternal:
+	case ProblemTypeUrnEpicEventsProblemInternal:
 		return true
-	case UrnEpicEventsProblemLastManager:
+	case ProblemTypeUrnEpicEventsProblemLastManager:
 		return true
-	case UrnEpicEventsProblemMalformedRequest:
+	case ProblemTypeUrnEpicEventsProblemMalformedRequest:
 		return true
-	case UrnEpicEventsProblemMethodNotAllowed:
+	case ProblemTypeUrnEpicEventsProblemMethodNotAllowed:
 		return true
-	case UrnEpicEventsProblemNotFound:
+	case ProblemTypeUrnEpicEventsProblemNotFound:
 		return true
-	case UrnEpicEventsProblemPayloadTooLarge:
+	case ProblemTypeUrnEpicEventsProblemPayloadTooLarge:
 		return true
-	case UrnEpicEventsProblemPreconditionFailed:
+	case ProblemTypeUrnEpicEventsProblemPreconditionFailed:
 		return true
-	case UrnEpicEventsProblemRateLimited:
+	case ProblemTypeUrnEpicEventsProblemRateLimited:
 		return true
-	case UrnEpicEventsProblemUnauthenticated:
+	case ProblemTypeUrnEpicEventsProblemUnauthenticated:
 		return true
-	case UrnEpicEventsProblemUnavailable:
+	case ProblemTypeUrnEpicEventsProblemUnavailable:
 		return true
-	case UrnEpicEventsProblemUnsupportedMediaType:
+	case ProblemTypeUrnEpicEventsProblemUnsupportedMediaType:
 		return true
-	case UrnEpicEventsProblemValidation:
+	case ProblemTypeUrnEpicEventsProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemForbiddenStatus.
+const (
+	N403 ProblemForbiddenStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the ProblemForbiddenStatus enum.
+func (e ProblemForbiddenStatus) Valid() bool {
+	switch e {
+	case N403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemForbiddenType.
+const (
+	ProblemForbiddenTypeUrnEpicEventsProblemForbidden ProblemForbiddenType = "urn:epic-events:problem:forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ProblemForbiddenType enum.
+func (e ProblemForbiddenType) Valid() bool {
+	switch e {
+	case ProblemForbiddenTypeUrnEpicEventsProblemForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemInternalStatus.
+const (
+	N500 ProblemInternalStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ProblemInternalStatus enum.
+func (e ProblemInternalStatus) Valid() bool {
+	switch e {
+	case N500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemInternalType.
+const (
+	ProblemInternalTypeUrnEpicEventsProblemInternal ProblemInternalType = "urn:epic-events:problem:internal"
+)
+
+// Valid indicates whether the value is a known member of the ProblemInternalType enum.
+func (e ProblemInternalType) Valid() bool {
+	switch e {
+	case ProblemInternalTypeUrnEpicEventsProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemMalformedRequestStatus.
+const (
+	N400 ProblemMalformedRequestStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ProblemMalformedRequestStatus enum.
+func (e ProblemMalformedRequestStatus) Valid() bool {
+	switch e {
+	case N400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemMalformedRequestType.
+const (
+	ProblemMalformedRequestTypeUrnEpicEventsProblemMalformedRequest ProblemMalformedRequestType = "urn:epic-events:problem:malformed-request"
+)
+
+// Valid indicates whether the value is a known member of the ProblemMalformedRequestType enum.
+func (e ProblemMalformedRequestType) Valid() bool {
+	switch e {
+	case ProblemMalformedRequestTypeUrnEpicEventsProblemMalformedRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemNotFoundStatus.
+const (
+	N404 ProblemNotFoundStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ProblemNotFoundStatus enum.
+func (e ProblemNotFoundStatus) Valid() bool {
+	switch e {
+	case N404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemNotFoundType.
+const (
+	ProblemNotFoundTypeUrnEpicEventsProblemNotFound ProblemNotFoundType = "urn:epic-events:problem:not-found"
+)
+
+// Valid indicates whether the value is a known member of the ProblemNotFoundType enum.
+func (e ProblemNotFoundType) Valid() bool {
+	switch e {
+	case ProblemNotFoundTypeUrnEpicEventsProblemNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemPayloadTooLargeStatus.
+const (
+	N413 ProblemPayloadTooLargeStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ProblemPayloadTooLargeStatus enum.
+func (e ProblemPayloadTooLargeStatus) Valid() bool {
+	switch e {
+	case N413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemPayloadTooLargeType.
+const (
+	ProblemPayloadTooLargeTypeUrnEpicEventsProblemPayloadTooLarge ProblemPayloadTooLargeType = "urn:epic-events:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the ProblemPayloadTooLargeType enum.
+func (e ProblemPayloadTooLargeType) Valid() bool {
+	switch e {
+	case ProblemPayloadTooLargeTypeUrnEpicEventsProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemPreconditionFailedStatus.
+const (
+	N412 ProblemPreconditionFailedStatus = 412
+)
+
+// Valid indicates whether the value is a known member of the ProblemPreconditionFailedStatus enum.
+func (e ProblemPreconditionFailedStatus) Valid() bool {
+	switch e {
+	case N412:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemPreconditionFailedType.
+const (
+	ProblemPreconditionFailedTypeUrnEpicEventsProblemPreconditionFailed ProblemPreconditionFailedType = "urn:epic-events:problem:precondition-failed"
+)
+
+// Valid indicates whether the value is a known member of the ProblemPreconditionFailedType enum.
+func (e ProblemPreconditionFailedType) Valid() bool {
+	switch e {
+	case ProblemPreconditionFailedTypeUrnEpicEventsProblemPreconditionFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemRateLimitedStatus.
+const (
+	N429 ProblemRateLimitedStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ProblemRateLimitedStatus enum.
+func (e ProblemRateLimitedStatus) Valid() bool {
+	switch e {
+	case N429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemRateLimitedType.
+const (
+	ProblemRateLimitedTypeUrnEpicEventsProblemRateLimited ProblemRateLimitedType = "urn:epic-events:problem:rate-limited"
+)
+
+// Valid indicates whether the value is a known member of the ProblemRateLimitedType enum.
+func (e ProblemRateLimitedType) Valid() bool {
+	switch e {
+	case ProblemRateLimitedTypeUrnEpicEventsProblemRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnauthenticatedStatus.
+const (
+	N401 ProblemUnauthenticatedStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnauthenticatedStatus enum.
+func (e ProblemUnauthenticatedStatus) Valid() bool {
+	switch e {
+	case N401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnauthenticatedType.
+const (
+	ProblemUnauthenticatedTypeUrnEpicEventsProblemUnauthenticated ProblemUnauthenticatedType = "urn:epic-events:problem:unauthenticated"
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnauthenticatedType enum.
+func (e ProblemUnauthenticatedType) Valid() bool {
+	switch e {
+	case ProblemUnauthenticatedTypeUrnEpicEventsProblemUnauthenticated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnavailableStatus.
+const (
+	N503 ProblemUnavailableStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnavailableStatus enum.
+func (e ProblemUnavailableStatus) Valid() bool {
+	switch e {
+	case N503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnavailableType.
+const (
+	ProblemUnavailableTypeUrnEpicEventsProblemUnavailable ProblemUnavailableType = "urn:epic-events:problem:unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnavailableType enum.
+func (e ProblemUnavailableType) Valid() bool {
+	switch e {
+	case ProblemUnavailableTypeUrnEpicEventsProblemUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnsupportedMediaTypeStatus.
+const (
+	N415 ProblemUnsupportedMediaTypeStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnsupportedMediaTypeStatus enum.
+func (e ProblemUnsupportedMediaTypeStatus) Valid() bool {
+	switch e {
+	case N415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemUnsupportedMediaTypeType.
+const (
+	ProblemUnsupportedMediaTypeTypeUrnEpicEventsProblemUnsupportedMediaType ProblemUnsupportedMediaTypeType = "urn:epic-events:problem:unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the ProblemUnsupportedMediaTypeType enum.
+func (e ProblemUnsupportedMediaTypeType) Valid() bool {
+	switch e {
+	case ProblemUnsupportedMediaTypeTypeUrnEpicEventsProblemUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemValidationStatus.
+const (
+	ProblemValidationStatusN422 ProblemValidationStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the ProblemValidationStatus enum.
+func (e ProblemValidationStatus) Valid() bool {
+	switch e {
+	case ProblemValidationStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemValidationType.
+const (
+	ProblemValidationTypeUrnEpicEventsProblemValidation ProblemValidationType = "urn:epic-events:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the ProblemValidationType enum.
+func (e ProblemValidationType) Valid() bool {
+	switch e {
+	case ProblemValidationTypeUrnEpicEventsProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemValidationOrKeyReusedStatus.
+const (
+	ProblemValidationOrKeyReusedStatusN422 ProblemValidationOrKeyReusedStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the ProblemValidationOrKeyReusedStatus enum.
+func (e ProblemValidationOrKeyReusedStatus) Valid() bool {
+	switch e {
+	case ProblemValidationOrKeyReusedStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemValidationOrKeyReusedType.
+const (
+	ProblemValidationOrKeyReusedTypeUrnEpicEventsProblemIdempotencyKeyReused ProblemValidationOrKeyReusedType = "urn:epic-events:problem:idempotency-key-reused"
+	ProblemValidationOrKeyReusedTypeUrnEpicEventsProblemValidation           ProblemValidationOrKeyReusedType = "urn:epic-events:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the ProblemValidationOrKeyReusedType enum.
+func (e ProblemValidationOrKeyReusedType) Valid() bool {
+	switch e {
+	case ProblemValidationOrKeyReusedTypeUrnEpicEventsProblemIdempotencyKeyReused:
+		return true
+	case ProblemValidationOrKeyReusedTypeUrnEpicEventsProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SupportFilterKeyword.
+const (
+	SupportFilterKeywordMe   SupportFilterKeyword = "me"
+	SupportFilterKeywordNone SupportFilterKeyword = "none"
+)
+
+// Valid indicates whether the value is a known member of the SupportFilterKeyword enum.
+func (e SupportFilterKeyword) Valid() bool {
+	switch e {
+	case SupportFilterKeywordMe:
+		return true
+	case SupportFilterKeywordNone:
 		return true
 	default:
 		return false
@@ -270,6 +664,69 @@ func (e ListClientsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for CreateClient409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateClient409ApplicationProblemPlusJSONResponseBodyStatusN409 CreateClient409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the CreateClient409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateClient409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateClient409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateClient409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate           CreateClient409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:duplicate"
+	CreateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse CreateClient409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:idempotency-key-in-use"
+)
+
+// Valid indicates whether the value is a known member of the CreateClient409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateClient409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate:
+		return true
+	case CreateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	UpdateClient409ApplicationProblemPlusJSONResponseBodyStatusN409 UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case UpdateClient409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateClient409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate UpdateClient409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:duplicate"
+)
+
+// Valid indicates whether the value is a known member of the UpdateClient409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateClient409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateClient409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCollaboratorsParamsSort.
 const (
 	ListCollaboratorsParamsSortLastName       ListCollaboratorsParamsSort = "last_name"
@@ -282,6 +739,108 @@ func (e ListCollaboratorsParamsSort) Valid() bool {
 	case ListCollaboratorsParamsSortLastName:
 		return true
 	case ListCollaboratorsParamsSortMinusCreatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409 CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate           CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:duplicate"
+	CreateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:idempotency-key-in-use"
+)
+
+// Valid indicates whether the value is a known member of the CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate:
+		return true
+	case CreateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409 DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemCollaboratorHasDependents DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:collaborator-has-dependents"
+	DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemLastManager               DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:last-manager"
+)
+
+// Valid indicates whether the value is a known member of the DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemCollaboratorHasDependents:
+		return true
+	case DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemLastManager:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409 UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemCollaboratorHasDependents UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:collaborator-has-dependents"
+	UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate                 UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:duplicate"
+	UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemLastManager               UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:last-manager"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemCollaboratorHasDependents:
+		return true
+	case UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemDuplicate:
+		return true
+	case UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemLastManager:
 		return true
 	default:
 		return false
@@ -306,6 +865,66 @@ func (e ListContractsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for CreateContract409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateContract409ApplicationProblemPlusJSONResponseBodyStatusN409 CreateContract409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the CreateContract409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateContract409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateContract409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateContract409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateContract409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse CreateContract409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:idempotency-key-in-use"
+)
+
+// Valid indicates whether the value is a known member of the CreateContract409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateContract409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateContract409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	UpdateContract409ApplicationProblemPlusJSONResponseBodyStatusN409 UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case UpdateContract409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateContract409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateContract409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemContractSigned UpdateContract409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:contract-signed"
+)
+
+// Valid indicates whether the value is a known member of the UpdateContract409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateContract409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateContract409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemContractSigned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListEventsParamsSort.
 const (
 	MinusStartAt ListEventsParamsSort = "-start_at"
@@ -318,6 +937,69 @@ func (e ListEventsParamsSort) Valid() bool {
 	case MinusStartAt:
 		return true
 	case StartAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateEvent409ApplicationProblemPlusJSONResponseBodyStatusN409 CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateEvent409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvent409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemContractNotSigned   CreateEvent409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:contract-not-signed"
+	CreateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse CreateEvent409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:idempotency-key-in-use"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvent409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvent409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemContractNotSigned:
+		return true
+	case CreateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemIdempotencyKeyInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatusN409 UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateEvent409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UpdateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemEventFinished UpdateEvent409ApplicationProblemPlusJSONResponseBodyType = "urn:epic-events:problem:event-finished"
+)
+
+// Valid indicates whether the value is a known member of the UpdateEvent409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e UpdateEvent409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UpdateEvent409ApplicationProblemPlusJSONResponseBodyTypeUrnEpicEventsProblemEventFinished:
 		return true
 	default:
 		return false
@@ -367,7 +1049,7 @@ type Client struct {
 type ClientCreate struct {
 	CompanyName *string `json:"company_name,omitempty"`
 
-	// Email Unique among clients
+	// Email Unique among clients, case-insensitively.
 	Email Email `json:"email"`
 
 	// FirstContactAt Defaults to now.
@@ -397,11 +1079,15 @@ type ClientUpdate struct {
 	CompanyName  *string             `json:"company_name,omitempty"`
 	Email        *Email              `json:"email,omitempty"`
 
-	// FirstContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// FirstContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	FirstContactAt *InstantInput `json:"first_contact_at,omitempty"`
 	FullName       *string       `json:"full_name,omitempty"`
 
-	// LastContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// LastContactAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	LastContactAt *InstantInput `json:"last_contact_at,omitempty"`
 
 	// Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
@@ -440,7 +1126,7 @@ type Collaborator struct {
 type CollaboratorCreate struct {
 	Department Department `json:"department"`
 
-	// Email Unique
+	// Email Unique, case-insensitively.
 	Email Email `json:"email"`
 
 	// EmployeeNumber Unique.
@@ -500,6 +1186,14 @@ type CollaboratorUpdate struct {
 	// Username Unique, case-insensitively.
 	Username *Username `json:"username,omitempty"`
 }
+
+// CommercialFilter A list filter on the commercial in charge, `me` (the caller) or a collaborator id.
+type CommercialFilter struct {
+	union json.RawMessage
+}
+
+// CommercialFilterKeyword `me`: the caller.
+type CommercialFilterKeyword string
 
 // Contract defines model for Contract.
 type Contract struct {
@@ -645,13 +1339,17 @@ type EventCreate struct {
 	// ContractId A signed contract of one of the caller's clients.
 	ContractId openapi_types.UUID `json:"contract_id"`
 
-	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	EndAt    InstantInput `json:"end_at"`
 	Location string       `json:"location"`
 	Name     string       `json:"name"`
 	Notes    *string      `json:"notes,omitempty"`
 
-	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	StartAt InstantInput `json:"start_at"`
 
 	// Timezone Defaults to `Europe/Paris`.
@@ -672,13 +1370,17 @@ type EventList struct {
 type EventUpdate struct {
 	Attendees *int `json:"attendees,omitempty"`
 
-	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// EndAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	EndAt    *InstantInput `json:"end_at,omitempty"`
 	Location *string       `json:"location,omitempty"`
 	Name     *string       `json:"name,omitempty"`
 	Notes    *string       `json:"notes,omitempty"`
 
-	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+	// StartAt An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+	// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+	// then fall in years 0001–9999 in UTC.
 	StartAt *InstantInput `json:"start_at,omitempty"`
 
 	// SupportId Management only (`403` otherwise). An active support collaborator, or `null` to unassign.
@@ -733,7 +1435,9 @@ type Id = openapi_types.UUID
 // Instant An RFC 3339 instant, in UTC.
 type Instant = time.Time
 
-// InstantInput An RFC 3339 instant with its offset (`Z` or `±hh:mm`); a naive time is `422`.
+// InstantInput An RFC 3339 instant with its offset (`Z` or `±hh:mm`, at most `±23:59`) and at most
+// nine fraction digits; a naive time is `422`. It is truncated to microseconds and must
+// then fall in years 0001–9999 in UTC.
 type InstantInput = time.Time
 
 // LoginRequest defines model for LoginRequest.
@@ -823,10 +1527,270 @@ type Problem struct {
 // ProblemType defines model for Problem.Type.
 type ProblemType string
 
+// ProblemForbidden A 403 problem: `forbidden`.
+type ProblemForbidden struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                 `json:"request_id"`
+	Status    ProblemForbiddenStatus `json:"status"`
+	Title     string                 `json:"title"`
+	Type      ProblemForbiddenType   `json:"type"`
+}
+
+// ProblemForbiddenStatus defines model for ProblemForbidden.Status.
+type ProblemForbiddenStatus int
+
+// ProblemForbiddenType defines model for ProblemForbidden.Type.
+type ProblemForbiddenType string
+
+// ProblemInternal A 500 problem: `internal`.
+type ProblemInternal struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                `json:"request_id"`
+	Status    ProblemInternalStatus `json:"status"`
+	Title     string                `json:"title"`
+	Type      ProblemInternalType   `json:"type"`
+}
+
+// ProblemInternalStatus defines model for ProblemInternal.Status.
+type ProblemInternalStatus int
+
+// ProblemInternalType defines model for ProblemInternal.Type.
+type ProblemInternalType string
+
+// ProblemMalformedRequest A 400 problem: `malformed-request`.
+type ProblemMalformedRequest struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                        `json:"request_id"`
+	Status    ProblemMalformedRequestStatus `json:"status"`
+	Title     string                        `json:"title"`
+	Type      ProblemMalformedRequestType   `json:"type"`
+}
+
+// ProblemMalformedRequestStatus defines model for ProblemMalformedRequest.Status.
+type ProblemMalformedRequestStatus int
+
+// ProblemMalformedRequestType defines model for ProblemMalformedRequest.Type.
+type ProblemMalformedRequestType string
+
+// ProblemNotFound A 404 problem: `not-found`.
+type ProblemNotFound struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                `json:"request_id"`
+	Status    ProblemNotFoundStatus `json:"status"`
+	Title     string                `json:"title"`
+	Type      ProblemNotFoundType   `json:"type"`
+}
+
+// ProblemNotFoundStatus defines model for ProblemNotFound.Status.
+type ProblemNotFoundStatus int
+
+// ProblemNotFoundType defines model for ProblemNotFound.Type.
+type ProblemNotFoundType string
+
+// ProblemPayloadTooLarge A 413 problem: `payload-too-large`.
+type ProblemPayloadTooLarge struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                       `json:"request_id"`
+	Status    ProblemPayloadTooLargeStatus `json:"status"`
+	Title     string                       `json:"title"`
+	Type      ProblemPayloadTooLargeType   `json:"type"`
+}
+
+// ProblemPayloadTooLargeStatus defines model for ProblemPayloadTooLarge.Status.
+type ProblemPayloadTooLargeStatus int
+
+// ProblemPayloadTooLargeType defines model for ProblemPayloadTooLarge.Type.
+type ProblemPayloadTooLargeType string
+
+// ProblemPreconditionFailed A 412 problem: `precondition-failed`.
+type ProblemPreconditionFailed struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                          `json:"request_id"`
+	Status    ProblemPreconditionFailedStatus `json:"status"`
+	Title     string                          `json:"title"`
+	Type      ProblemPreconditionFailedType   `json:"type"`
+}
+
+// ProblemPreconditionFailedStatus defines model for ProblemPreconditionFailed.Status.
+type ProblemPreconditionFailedStatus int
+
+// ProblemPreconditionFailedType defines model for ProblemPreconditionFailed.Type.
+type ProblemPreconditionFailedType string
+
+// ProblemRateLimited A 429 problem: `rate-limited`.
+type ProblemRateLimited struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                   `json:"request_id"`
+	Status    ProblemRateLimitedStatus `json:"status"`
+	Title     string                   `json:"title"`
+	Type      ProblemRateLimitedType   `json:"type"`
+}
+
+// ProblemRateLimitedStatus defines model for ProblemRateLimited.Status.
+type ProblemRateLimitedStatus int
+
+// ProblemRateLimitedType defines model for ProblemRateLimited.Type.
+type ProblemRateLimitedType string
+
+// ProblemUnauthenticated A 401 problem: `unauthenticated`.
+type ProblemUnauthenticated struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                       `json:"request_id"`
+	Status    ProblemUnauthenticatedStatus `json:"status"`
+	Title     string                       `json:"title"`
+	Type      ProblemUnauthenticatedType   `json:"type"`
+}
+
+// ProblemUnauthenticatedStatus defines model for ProblemUnauthenticated.Status.
+type ProblemUnauthenticatedStatus int
+
+// ProblemUnauthenticatedType defines model for ProblemUnauthenticated.Type.
+type ProblemUnauthenticatedType string
+
+// ProblemUnavailable A 503 problem: `unavailable`.
+type ProblemUnavailable struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                   `json:"request_id"`
+	Status    ProblemUnavailableStatus `json:"status"`
+	Title     string                   `json:"title"`
+	Type      ProblemUnavailableType   `json:"type"`
+}
+
+// ProblemUnavailableStatus defines model for ProblemUnavailable.Status.
+type ProblemUnavailableStatus int
+
+// ProblemUnavailableType defines model for ProblemUnavailable.Type.
+type ProblemUnavailableType string
+
+// ProblemUnsupportedMediaType A 415 problem: `unsupported-media-type`.
+type ProblemUnsupportedMediaType struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                            `json:"request_id"`
+	Status    ProblemUnsupportedMediaTypeStatus `json:"status"`
+	Title     string                            `json:"title"`
+	Type      ProblemUnsupportedMediaTypeType   `json:"type"`
+}
+
+// ProblemUnsupportedMediaTypeStatus defines model for ProblemUnsupportedMediaType.Status.
+type ProblemUnsupportedMediaTypeStatus int
+
+// ProblemUnsupportedMediaTypeType defines model for ProblemUnsupportedMediaType.Type.
+type ProblemUnsupportedMediaTypeType string
+
+// ProblemValidation A 422 problem: `validation`.
+type ProblemValidation struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	RequestId string                  `json:"request_id"`
+	Status    ProblemValidationStatus `json:"status"`
+	Title     string                  `json:"title"`
+	Type      ProblemValidationType   `json:"type"`
+}
+
+// ProblemValidationStatus defines model for ProblemValidation.Status.
+type ProblemValidationStatus int
+
+// ProblemValidationType defines model for ProblemValidation.Type.
+type ProblemValidationType string
+
+// ProblemValidationOrKeyReused A 422 problem: `validation` or `idempotency-key-reused`.
+type ProblemValidationOrKeyReused struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+	RequestId string                             `json:"request_id"`
+	Status    ProblemValidationOrKeyReusedStatus `json:"status"`
+	Title     string                             `json:"title"`
+	Type      ProblemValidationOrKeyReusedType   `json:"type"`
+}
+
+// ProblemValidationOrKeyReusedStatus defines model for ProblemValidationOrKeyReused.Status.
+type ProblemValidationOrKeyReusedStatus int
+
+// ProblemValidationOrKeyReusedType defines model for ProblemValidationOrKeyReused.Type.
+type ProblemValidationOrKeyReusedType string
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
+
+// SupportFilter A list filter on the support of events: `me` (the caller), `none` (no support assigned yet) or a collaborator id.
+type SupportFilter struct {
+	union json.RawMessage
+}
+
+// SupportFilterKeyword `me`: the caller; `none`: no support assigned yet.
+type SupportFilterKeyword string
 
 // Timezone An IANA time zone name, for showing local times.
 //
@@ -862,9 +1826,6 @@ type Username = string
 // Version Moves by one at each change of the record's own fields; the `ETag` carries it.
 type Version = int
 
-// CommercialFilter defines model for CommercialFilter.
-type CommercialFilter = string
-
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -883,158 +1844,53 @@ type PathId = openapi_types.UUID
 // RequestId defines model for RequestId.
 type RequestId = string
 
-// BadCursor An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type BadCursor = Problem
+// BadCursor A 400 problem: `malformed-request`.
+type BadCursor = ProblemMalformedRequest
 
-// Forbidden An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type Forbidden = Problem
+// Forbidden A 403 problem: `forbidden`.
+type Forbidden = ProblemForbidden
 
-// ForbiddenOrNotOwner An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type ForbiddenOrNotOwner = Problem
+// ForbiddenOrNotOwner A 403 problem: `forbidden`.
+type ForbiddenOrNotOwner = ProblemForbidden
 
-// ForbiddenOrSelf An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type ForbiddenOrSelf = Problem
+// ForbiddenOrSelf A 403 problem: `forbidden`.
+type ForbiddenOrSelf = ProblemForbidden
 
 // History defines model for History.
 type History = HistoryList
 
-// Internal An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type Internal = Problem
+// Internal A 500 problem: `internal`.
+type Internal = ProblemInternal
 
-// MalformedRequest An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type MalformedRequest = Problem
+// MalformedRequest A 400 problem: `malformed-request`.
+type MalformedRequest = ProblemMalformedRequest
 
-// NotFound An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type NotFound = Problem
+// NotFound A 404 problem: `not-found`.
+type NotFound = ProblemNotFound
 
-// PayloadTooLarge An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type PayloadTooLarge = Problem
+// PayloadTooLarge A 413 problem: `payload-too-large`.
+type PayloadTooLarge = ProblemPayloadTooLarge
 
-// PreconditionFailed An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type PreconditionFailed = Problem
+// PreconditionFailed A 412 problem: `precondition-failed`.
+type PreconditionFailed = ProblemPreconditionFailed
 
-// RateLimited An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type RateLimited = Problem
+// RateLimited A 429 problem: `rate-limited`.
+type RateLimited = ProblemRateLimited
 
-// Unauthenticated An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type Unauthenticated = Problem
+// Unauthenticated A 401 problem: `unauthenticated`.
+type Unauthenticated = ProblemUnauthenticated
 
-// Unavailable An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type Unavailable = Problem
+// Unavailable A 503 problem: `unavailable`.
+type Unavailable = ProblemUnavailable
 
-// UnsupportedMediaType An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type UnsupportedMediaType = Problem
+// UnsupportedMediaType A 415 problem: `unsupported-media-type`.
+type UnsupportedMediaType = ProblemUnsupportedMediaType
 
-// Validation An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type Validation = Problem
+// Validation A 422 problem: `validation`.
+type Validation = ProblemValidation
 
-// ValidationOrKeyReused An RFC 9457 problem. `type` is `urn:epic-events:problem:<slug>`; its slug and status
-// are one of: `malformed-request` 400, `validation` 422, `unauthenticated` 401,
-// `forbidden` 403, `not-found` 404, `method-not-allowed` 405 (with `Allow` listing the
-// methods the path answers), `duplicate` 409, `contract-signed` 409,
-// `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
-// `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
-// `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
-type ValidationOrKeyReused = Problem
+// ValidationOrKeyReused A 422 problem: `validation` or `idempotency-key-reused`.
+type ValidationOrKeyReused = ProblemValidationOrKeyReused
 
 // GetDocsPageParams defines parameters for GetDocsPage.
 type GetDocsPageParams struct {
@@ -1152,6 +2008,12 @@ type CreateClientParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// CreateClient409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateClient.
+type CreateClient409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateClient409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateClient.
+type CreateClient409ApplicationProblemPlusJSONResponseBodyType string
+
 // GetClientParams defines parameters for GetClient.
 type GetClientParams struct {
 	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
@@ -1171,6 +2033,12 @@ type UpdateClientParams struct {
 	// problems and in the audit trail.
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
+
+// UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for UpdateClient.
+type UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// UpdateClient409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateClient.
+type UpdateClient409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListClientHistoryParams defines parameters for ListClientHistory.
 type ListClientHistoryParams struct {
@@ -1226,6 +2094,12 @@ type CreateCollaboratorParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCollaborator.
+type CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCollaborator.
+type CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType string
+
 // DeleteCollaboratorParams defines parameters for DeleteCollaborator.
 type DeleteCollaboratorParams struct {
 	// ReassignTo An active collaborator of the same department who takes over the clients or upcoming events.
@@ -1240,6 +2114,12 @@ type DeleteCollaboratorParams struct {
 	// problems and in the audit trail.
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
+
+// DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteCollaborator.
+type DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType defines parameters for DeleteCollaborator.
+type DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType string
 
 // GetCollaboratorParams defines parameters for GetCollaborator.
 type GetCollaboratorParams struct {
@@ -1260,6 +2140,12 @@ type UpdateCollaboratorParams struct {
 	// problems and in the audit trail.
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
+
+// UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for UpdateCollaborator.
+type UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateCollaborator.
+type UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListCollaboratorHistoryParams defines parameters for ListCollaboratorHistory.
 type ListCollaboratorHistoryParams struct {
@@ -1318,6 +2204,12 @@ type CreateContractParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// CreateContract409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateContract.
+type CreateContract409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateContract409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateContract.
+type CreateContract409ApplicationProblemPlusJSONResponseBodyType string
+
 // GetContractParams defines parameters for GetContract.
 type GetContractParams struct {
 	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
@@ -1337,6 +2229,12 @@ type UpdateContractParams struct {
 	// problems and in the audit trail.
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
+
+// UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for UpdateContract.
+type UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// UpdateContract409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateContract.
+type UpdateContract409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListContractHistoryParams defines parameters for ListContractHistory.
 type ListContractHistoryParams struct {
@@ -1361,7 +2259,7 @@ type ListEventsParams struct {
 	Commercial *CommercialFilter `form:"commercial,omitempty" json:"commercial,omitempty"`
 
 	// Support `me` (the caller), `none` (no support assigned yet) or a collaborator id.
-	Support *string `form:"support,omitempty" json:"support,omitempty"`
+	Support *SupportFilter `form:"support,omitempty" json:"support,omitempty"`
 
 	// StartsAfter Events whose `start_at` is after this instant (with an offset).
 	StartsAfter *time.Time `form:"starts_after,omitempty" json:"starts_after,omitempty"`
@@ -1399,6 +2297,12 @@ type CreateEventParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateEvent.
+type CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateEvent409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvent.
+type CreateEvent409ApplicationProblemPlusJSONResponseBodyType string
+
 // GetEventParams defines parameters for GetEvent.
 type GetEventParams struct {
 	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
@@ -1418,6 +2322,12 @@ type UpdateEventParams struct {
 	// problems and in the audit trail.
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
+
+// UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for UpdateEvent.
+type UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// UpdateEvent409ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateEvent.
+type UpdateEvent409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListEventHistoryParams defines parameters for ListEventHistory.
 type ListEventHistoryParams struct {
@@ -1481,6 +2391,130 @@ type UpdateEventJSONRequestBody = EventUpdate
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
+
+// AsCommercialFilterKeyword returns the union data inside the CommercialFilter as a CommercialFilterKeyword
+func (t CommercialFilter) AsCommercialFilterKeyword() (CommercialFilterKeyword, error) {
+	var body CommercialFilterKeyword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCommercialFilterKeyword overwrites any union data inside the CommercialFilter as the provided CommercialFilterKeyword
+func (t *CommercialFilter) FromCommercialFilterKeyword(v CommercialFilterKeyword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCommercialFilterKeyword performs a merge with any union data inside the CommercialFilter, using the provided CommercialFilterKeyword
+func (t *CommercialFilter) MergeCommercialFilterKeyword(v CommercialFilterKeyword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsId returns the union data inside the CommercialFilter as a Id
+func (t CommercialFilter) AsId() (Id, error) {
+	var body Id
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromId overwrites any union data inside the CommercialFilter as the provided Id
+func (t *CommercialFilter) FromId(v Id) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeId performs a merge with any union data inside the CommercialFilter, using the provided Id
+func (t *CommercialFilter) MergeId(v Id) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CommercialFilter) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CommercialFilter) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsSupportFilterKeyword returns the union data inside the SupportFilter as a SupportFilterKeyword
+func (t SupportFilter) AsSupportFilterKeyword() (SupportFilterKeyword, error) {
+	var body SupportFilterKeyword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSupportFilterKeyword overwrites any union data inside the SupportFilter as the provided SupportFilterKeyword
+func (t *SupportFilter) FromSupportFilterKeyword(v SupportFilterKeyword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSupportFilterKeyword performs a merge with any union data inside the SupportFilter, using the provided SupportFilterKeyword
+func (t *SupportFilter) MergeSupportFilterKeyword(v SupportFilterKeyword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsId returns the union data inside the SupportFilter as a Id
+func (t SupportFilter) AsId() (Id, error) {
+	var body Id
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromId overwrites any union data inside the SupportFilter as the provided Id
+func (t *SupportFilter) FromId(v Id) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeId performs a merge with any union data inside the SupportFilter, using the provided Id
+func (t *SupportFilter) MergeId(v Id) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SupportFilter) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SupportFilter) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1558,7 +2592,11 @@ type ClientInterface interface {
 
 	// GetDocsPage Interactive documentation
 	//
-	// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+	// A page that renders this document and can send requests. Its assets are served by this
+	// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+	// that lets it run only this server's scripts and style sheets (no inline script) and send
+	// requests only to this server. An access token given to **Authorize** lives as long as
+	// the page, never in the browser's storage.
 	//
 	// Corresponds with GET /docs (the `GetDocsPage` operationId).
 	GetDocsPage(ctx context.Context, params *GetDocsPageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1964,7 +3002,11 @@ type ClientInterface interface {
 
 // GetDocsPage Interactive documentation
 //
-// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+// A page that renders this document and can send requests. Its assets are served by this
+// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+// that lets it run only this server's scripts and style sheets (no inline script) and send
+// requests only to this server. An access token given to **Authorize** lives as long as
+// the page, never in the browser's storage.
 //
 // Corresponds with GET /docs (the `GetDocsPage` operationId).
 func (c *APIClient) GetDocsPage(ctx context.Context, params *GetDocsPageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3238,7 +4280,7 @@ func NewListClientsRequest(server string, params *ListClientsParams) (*http.Requ
 
 		if params.Commercial != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4135,7 +5177,7 @@ func NewListContractsRequest(server string, params *ListContractsParams) (*http.
 
 		if params.Commercial != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4564,7 +5606,7 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 
 		if params.Commercial != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commercial", *params.Commercial, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4576,7 +5618,7 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 
 		if params.Support != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "support", *params.Support, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "support", *params.Support, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5094,7 +6136,11 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsPageWithResponse Interactive documentation
 	//
-	// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+	// A page that renders this document and can send requests. Its assets are served by this
+	// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+	// that lets it run only this server's scripts and style sheets (no inline script) and send
+	// requests only to this server. An access token given to **Authorize** lives as long as
+	// the page, never in the browser's storage.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5798,19 +6844,12 @@ type GetOpenAPIDocumentResponse500Headers struct {
 type GetOpenAPIDocumentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIDocumentResponse200Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetOpenAPIDocumentResponse500Headers
-}
-
-// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIDocumentResponse) GetYAML200() *map[string]interface{} {
-	return r.YAML200
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -6524,7 +7563,19 @@ type CreateClientResponse struct {
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                      `json:"request_id"`
+		Status    CreateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6578,7 +7629,19 @@ func (r CreateClientResponse) GetApplicationproblemJSON403() *Forbidden {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateClientResponse) GetApplicationproblemJSON409() *Problem {
+func (r CreateClientResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                      `json:"request_id"`
+	Status    CreateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      CreateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -6834,7 +7897,19 @@ type UpdateClientResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                      `json:"request_id"`
+		Status    UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      UpdateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -6899,7 +7974,19 @@ func (r UpdateClientResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateClientResponse) GetApplicationproblemJSON409() *Problem {
+func (r UpdateClientResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                      `json:"request_id"`
+	Status    UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                      `json:"title"`
+	Type      UpdateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -7310,7 +8397,19 @@ type CreateCollaboratorResponse struct {
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                            `json:"request_id"`
+		Status    CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -7364,7 +8463,19 @@ func (r CreateCollaboratorResponse) GetApplicationproblemJSON403() *Forbidden {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateCollaboratorResponse) GetApplicationproblemJSON409() *Problem {
+func (r CreateCollaboratorResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                            `json:"request_id"`
+	Status    CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -7479,7 +8590,19 @@ type DeleteCollaboratorResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                            `json:"request_id"`
+		Status    DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -7524,7 +8647,19 @@ func (r DeleteCollaboratorResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r DeleteCollaboratorResponse) GetApplicationproblemJSON409() *Problem {
+func (r DeleteCollaboratorResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                            `json:"request_id"`
+	Status    DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -7775,7 +8910,19 @@ type UpdateCollaboratorResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                            `json:"request_id"`
+		Status    UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -7840,7 +8987,19 @@ func (r UpdateCollaboratorResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateCollaboratorResponse) GetApplicationproblemJSON409() *Problem {
+func (r UpdateCollaboratorResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                            `json:"request_id"`
+	Status    UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                            `json:"title"`
+	Type      UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -8251,7 +9410,19 @@ type CreateContractResponse struct {
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                        `json:"request_id"`
+		Status    CreateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CreateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -8305,7 +9476,19 @@ func (r CreateContractResponse) GetApplicationproblemJSON403() *Forbidden {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateContractResponse) GetApplicationproblemJSON409() *Problem {
+func (r CreateContractResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                        `json:"request_id"`
+	Status    CreateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      CreateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -8561,7 +9744,19 @@ type UpdateContractResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                        `json:"request_id"`
+		Status    UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      UpdateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -8626,7 +9821,19 @@ func (r UpdateContractResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateContractResponse) GetApplicationproblemJSON409() *Problem {
+func (r UpdateContractResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                        `json:"request_id"`
+	Status    UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      UpdateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -9037,7 +10244,19 @@ type CreateEventResponse struct {
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *ForbiddenOrNotOwner
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                     `json:"request_id"`
+		Status    CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      CreateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -9091,7 +10310,19 @@ func (r CreateEventResponse) GetApplicationproblemJSON403() *ForbiddenOrNotOwner
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateEventResponse) GetApplicationproblemJSON409() *Problem {
+func (r CreateEventResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                     `json:"request_id"`
+	Status    CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                     `json:"title"`
+	Type      CreateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -9347,7 +10578,19 @@ type UpdateEventResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON409 *struct {
+		Detail string `json:"detail"`
+
+		// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+		Errors *[]struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"errors,omitempty"`
+		RequestId string                                                     `json:"request_id"`
+		Status    UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      UpdateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+	}
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -9412,7 +10655,19 @@ func (r UpdateEventResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateEventResponse) GetApplicationproblemJSON409() *Problem {
+func (r UpdateEventResponse) GetApplicationproblemJSON409() *struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                                                     `json:"request_id"`
+	Status    UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                     `json:"title"`
+	Type      UpdateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+} {
 	return r.ApplicationproblemJSON409
 }
 
@@ -9874,7 +11129,11 @@ func (r ChangePasswordResponse) ContentType() string {
 
 // GetDocsPageWithResponse Interactive documentation
 //
-// A page that renders this document and can send requests. Its assets are served by this server; it fetches nothing from elsewhere.
+// A page that renders this document and can send requests. Its assets are served by this
+// server; it fetches nothing from elsewhere. It is served with a `Content-Security-Policy`
+// that lets it run only this server's scripts and style sheets (no inline script) and send
+// requests only to this server. An access token given to **Authorize** lives as long as
+// the page, never in the browser's storage.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10813,13 +12072,6 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
-		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.YAML200 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11603,7 +12855,19 @@ func ParseCreateClientResponse(rsp *http.Response) (*CreateClientResponse, error
 		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                      `json:"request_id"`
+			Status    CreateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      CreateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11975,7 +13239,19 @@ func ParseUpdateClientResponse(rsp *http.Response) (*UpdateClientResponse, error
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                      `json:"request_id"`
+			Status    UpdateClient409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                      `json:"title"`
+			Type      UpdateClient409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12542,7 +13818,19 @@ func ParseCreateCollaboratorResponse(rsp *http.Response) (*CreateCollaboratorRes
 		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                            `json:"request_id"`
+			Status    CreateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      CreateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12758,7 +14046,19 @@ func ParseDeleteCollaboratorResponse(rsp *http.Response) (*DeleteCollaboratorRes
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                            `json:"request_id"`
+			Status    DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      DeleteCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13099,7 +14399,19 @@ func ParseUpdateCollaboratorResponse(rsp *http.Response) (*UpdateCollaboratorRes
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                            `json:"request_id"`
+			Status    UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                            `json:"title"`
+			Type      UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13666,7 +14978,19 @@ func ParseCreateContractResponse(rsp *http.Response) (*CreateContractResponse, e
 		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                        `json:"request_id"`
+			Status    CreateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      CreateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14038,7 +15362,19 @@ func ParseUpdateContractResponse(rsp *http.Response) (*UpdateContractResponse, e
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                        `json:"request_id"`
+			Status    UpdateContract409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      UpdateContract409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14605,7 +15941,19 @@ func ParseCreateEventResponse(rsp *http.Response) (*CreateEventResponse, error) 
 		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                     `json:"request_id"`
+			Status    CreateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                     `json:"title"`
+			Type      CreateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14977,7 +16325,19 @@ func ParseUpdateEventResponse(rsp *http.Response) (*UpdateEventResponse, error) 
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Problem
+		var dest struct {
+			Detail string `json:"detail"`
+
+			// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+			Errors *[]struct {
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"errors,omitempty"`
+			RequestId string                                                     `json:"request_id"`
+			Status    UpdateEvent409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                     `json:"title"`
+			Type      UpdateEvent409ApplicationProblemPlusJSONResponseBodyType   `json:"type"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -2,12 +2,14 @@ package apiclient_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
@@ -65,7 +67,7 @@ func TestGeneratedClientManagesCollaborators(t *testing.T) {
 		t.Fatalf("token pair: %+v", manager)
 	}
 	bad, err := c.LoginWithResponse(ctx, nil, apiclient.LoginRequest{Username: "manager", Password: "not-the-password"})
-	if err != nil || bad.ApplicationproblemJSON401 == nil || bad.ApplicationproblemJSON401.Type != apiclient.UrnEpicEventsProblemUnauthenticated {
+	if err != nil || bad.ApplicationproblemJSON401 == nil || bad.ApplicationproblemJSON401.Type != apiclient.ProblemUnauthenticatedTypeUrnEpicEventsProblemUnauthenticated {
 		t.Fatalf("wrong password: %v %d %s", err, bad.StatusCode(), bad.Body)
 	}
 
@@ -216,6 +218,29 @@ func TestGeneratedClientDrivesTheWorkflow(t *testing.T) {
 		t.Fatalf("event: %+v", wedding)
 	}
 
+	// The list filters' keyword and id forms go out as the server reads them.
+	var mine apiclient.CommercialFilter
+	var unassigned, byKate apiclient.SupportFilter
+	if err := errors.Join(mine.FromCommercialFilterKeyword(apiclient.CommercialFilterKeywordMe),
+		unassigned.FromSupportFilterKeyword(apiclient.SupportFilterKeywordNone), byKate.FromId(kate.Id)); err != nil {
+		t.Fatal(err)
+	}
+	listEvents := func(token string, params apiclient.ListEventsParams) []uuid.UUID {
+		t.Helper()
+		res, err := c.ListEventsWithResponse(ctx, &params, as(token))
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("list events: %v %s", err, res.Body)
+		}
+		var ids []uuid.UUID
+		for _, e := range res.JSON200.Data {
+			ids = append(ids, e.Id)
+		}
+		return ids
+	}
+	if diff := cmp.Diff([]uuid.UUID{wedding.Id}, listEvents(billToken, apiclient.ListEventsParams{Commercial: &mine, Support: &unassigned})); diff != "" {
+		t.Fatalf("bill's unassigned events (-want +got):\n%s", diff)
+	}
+
 	// Management puts Kate on it.
 	assigned, err := c.UpdateEventWithResponse(ctx, wedding.Id, nil,
 		apiclient.EventUpdate{SupportId: nullable.NewNullableWithValue(kate.Id)}, as(manager))
@@ -224,6 +249,13 @@ func TestGeneratedClientDrivesTheWorkflow(t *testing.T) {
 	}
 	if support, err := assigned.JSON200.Support.Get(); err != nil || support.Id != kate.Id || support.FullName != "Kate Hastroff" {
 		t.Fatalf("support: %+v %v", assigned.JSON200.Support, err)
+	}
+
+	if diff := cmp.Diff([]uuid.UUID(nil), listEvents(billToken, apiclient.ListEventsParams{Commercial: &mine, Support: &unassigned})); diff != "" {
+		t.Fatalf("bill's unassigned events once kate runs it (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]uuid.UUID{wedding.Id}, listEvents(manager, apiclient.ListEventsParams{Support: &byKate})); diff != "" {
+		t.Fatalf("kate's events (-want +got):\n%s", diff)
 	}
 
 	// Kate updates the event she runs.

@@ -418,12 +418,12 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	apitest.AssertProblem(t, api.Get("/v1/nothing-here", ""), 404, "not-found")
 	res := api.Do(apitest.Request{Method: "PUT", Path: "/v1/collaborators"})
 	apitest.AssertProblem(t, res, 405, "method-not-allowed")
-	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, POST"}) {
+	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, HEAD, POST"}) {
 		t.Fatalf("Allow = %v", allow)
 	}
 	res = api.Do(apitest.Request{Method: "POST", Path: "/v1/collaborators/7f1c7c36-9b38-4b4e-9f3e-4a1f3f2c0d11", Token: api.ManagerToken})
 	apitest.AssertProblem(t, res, 405, "method-not-allowed")
-	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, PATCH, DELETE"}) {
+	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, HEAD, PATCH, DELETE"}) {
 		t.Fatalf("Allow = %v", allow)
 	}
 }

@@ -214,7 +214,7 @@ func TestEventIfMatchNoOpAndNotFound(t *testing.T) {
 	apitest.AssertProblem(t, api.Patch("/v1/events/00000000-0000-4000-8000-000000000000", api.ManagerToken, map[string]any{}), 404, "not-found")
 	res = api.Do(apitest.Request{Method: "DELETE", Path: path, Token: api.ManagerToken})
 	apitest.AssertProblem(t, res, 405, "method-not-allowed")
-	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, PATCH"}) {
+	if allow := res.Header.Values("Allow"); !slices.Equal(allow, []string{"GET, HEAD, PATCH"}) {
 		t.Fatalf("Allow = %v", allow)
 	}
 }

@@ -180,14 +180,32 @@ func (s *server) requirePermission(permissions ...service.Permission) func(http.
 	}
 }
 
-// apiHeaders marks API answers as private and not to be sniffed.
-func apiHeaders(next http.Handler) http.Handler {
+// commonHeaders tells browsers never to guess a content type other than
+// the declared one, on every answer of the server.
+func commonHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }
+
+// headWithoutBody answers HEAD with GET's status and headers and no body,
+// whatever writer the handler is given; the headers (Content-Length
+// included) are set before the body is thrown away.
+func headWithoutBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w = bodyless{w}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type bodyless struct{ http.ResponseWriter }
+
+func (b bodyless) Write(p []byte) (int, error) { return len(p), nil }
+
+func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 func joinPermissions(permissions []service.Permission) string {
 	names := make([]string, len(permissions))
@@ -195,4 +213,12 @@ func joinPermissions(permissions []service.Permission) string {
 		names[i] = string(p)
 	}
 	return strings.Join(names, " or ")
+}
+
+// apiHeaders marks API answers as private.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }

@@ -92,12 +92,12 @@ func TestUnknownPathsAndMethodsAnswerDocumentedProblems(t *testing.T) {
 	apitest.AssertProblem(t, api.Get("/v1/nothing-here", api.ManagerToken), http.StatusNotFound, "not-found")
 	res := api.Do(apitest.Request{Method: http.MethodPut, Path: "/v1/me", Token: api.ManagerToken})
 	apitest.AssertProblem(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
-	if res.Header.Get("Allow") != "GET" {
+	if res.Header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("Allow: %q", res.Header.Values("Allow"))
 	}
 	res = api.Do(apitest.Request{Method: http.MethodDelete, Path: "/v1/collaborators", Token: api.ManagerToken})
 	apitest.AssertProblem(t, res, http.StatusMethodNotAllowed, "method-not-allowed")
-	if got := strings.Join(res.Header.Values("Allow"), "|"); got != "GET, POST" {
+	if got := strings.Join(res.Header.Values("Allow"), "|"); got != "GET, HEAD, POST" {
 		t.Fatalf("Allow: %q", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
 	"epicevents/internal/service"
@@ -64,7 +65,10 @@ func NewHandler(cfg Config) http.Handler {
 
 func (s *server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.observe)
+	r.Use(s.observe, commonHeaders, headWithoutBody)
+	// Every GET route answers HEAD too: the same handler, whose body the
+	// HTTP server drops, so status and headers are GET's.
+	r.Use(middleware.GetHead)
 	if len(s.cfg.CORSAllowedOrigins) > 0 {
 		r.Use(corsHandler(s.cfg.CORSAllowedOrigins))
 	}
@@ -128,9 +132,12 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed lists in Allow the methods the path does answer.
 func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) {
 			allowed = append(allowed, m)
+			if m == http.MethodGet {
+				allowed = append(allowed, http.MethodHead)
+			}
 		}
 	}
 	// One field line: clients reading a single header value see them all.
@@ -162,6 +169,7 @@ func (s *server) metrics() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Length", "0") // for HEAD too
 		w.WriteHeader(http.StatusOK)
 	})
 }

@@ -101,6 +101,10 @@ func (k *tokenKeys) verifyAccess(token string, now time.Time) (collaboratorID, s
 	if claims.IssuedAt == nil {
 		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: no iat", errBadToken)
 	}
+	// The contract requires every claim we issue, jti included.
+	if claims.ID == "" {
+		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: no jti", errBadToken)
+	}
 	collaboratorID, err1 := uuid.Parse(claims.Subject)
 	sessionID, err2 := uuid.Parse(claims.SessionID)
 	if err1 != nil || err2 != nil {
