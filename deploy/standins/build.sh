@@ -4,7 +4,7 @@
 # Debian's archive, for machines that reach no container registry. Each
 # Containerfile says how its image differs from the real one.
 #
-# The root file systems come from mmdebstrap with the host's own APT
+# The root file system comes from mmdebstrap with the host's own APT
 # sources; an image is rebuilt only when its inputs (this script, its
 # directory, and for golang the host's Go version and settings) changed, so
 # a second run on the same machine takes seconds. Needs root and podman.
@@ -19,12 +19,28 @@ done
 if [ -z "$sources" ]; then echo "build.sh: no APT sources on this host" >&2; exit 1; fi
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 
-ctx=
-trap 'if [ -n "$ctx" ]; then rm -rf "$ctx"; fi' EXIT
+tmp=$(mktemp -d /var/tmp/epic-events-standins.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 
-# name tag packages extra-inputs
+# One root file system serves the three stand-ins (one package download
+# and one dpkg run instead of three): Debian minbase with what any of them
+# needs.
+packages=ca-certificates,postgresql,util-linux,caddy
+rootfs() {
+	if [ ! -s "$tmp/rootfs.tar" ]; then
+		echo "root file system from Debian $suite ($packages)"
+		mmdebstrap --quiet --variant=minbase --include="$packages" \
+			--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt=force-unsafe-io \
+			--aptopt='Acquire::Languages "none"' \
+			--customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
+			"$suite" "$tmp/rootfs.tar" "$sources"
+	fi
+}
+
+# name tag extra-inputs
 build() {
-	local name=$1 tag=$2 packages=$3 extra=$4
+	local name=$1 tag=$2 extra=$3
 	local ref="docker.io/library/$name:$tag"
 	local hash
 	hash=$( { cat build.sh; tar -c --sort=name --mtime=@0 --owner=0 --group=0 "$name"; echo "$suite $extra"; } | sha256sum | cut -c1-16)
@@ -32,14 +48,12 @@ build() {
 		echo "stand-in $name:$tag is up to date"
 		return
 	fi
-	echo "building stand-in $name:$tag from Debian $suite ($packages)"
-	ctx=$(mktemp -d /var/tmp/epic-events-standin.XXXXXX)
-	mmdebstrap --quiet --variant=minbase --include="$packages" \
-		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
-		"$suite" "$ctx/rootfs.tar" "$sources"
+	rootfs
+	echo "building stand-in $name:$tag"
+	local ctx=$tmp/$name
+	mkdir "$ctx"
 	cp -a "$name"/. "$ctx"/
+	ln "$tmp/rootfs.tar" "$ctx/rootfs.tar"
 	local args=()
 	if [ "$name" = golang ]; then
 		cp -a "$(go env GOROOT)" "$ctx/go"
@@ -47,9 +61,13 @@ build() {
 		args=(--build-arg "GOPROXY=$(go env GOPROXY)" --build-arg "GOSUMDB=$(go env GOSUMDB)"
 			--build-arg "GOFLAGS=$(go env GOFLAGS)")
 	fi
+	local old
+	old=$("$podman" image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
 	"$podman" build --quiet --format docker --label "epicevents.standin=$hash" "${args[@]}" \
 		-t "$ref" -f "$ctx/Containerfile" "$ctx" >/dev/null
 	rm -rf "$ctx"
+	# The image this one replaces, unless a container still uses it.
+	if [ -n "$old" ]; then "$podman" rmi "$old" >/dev/null 2>&1 || true; fi
 	echo "built $ref"
 }
 
@@ -58,6 +76,6 @@ case "$gover" in
 go1.26*) ;;
 *) echo "build.sh: the host's Go is $gover; the golang:1.26 stand-in needs go1.26" >&2; exit 1 ;;
 esac
-build golang 1.26 ca-certificates "$gover $(go env GOROOT GOPROXY GOSUMDB GOFLAGS | tr '\n' ' ') $(sha256sum <"${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}")"
-build postgres 18-alpine postgresql,util-linux ""
-build caddy 2-alpine caddy,ca-certificates ""
+build golang 1.26 "$gover $(go env GOROOT GOPROXY GOSUMDB GOFLAGS | tr '\n' ' ') $(sha256sum <"${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}")"
+build postgres 18-alpine ""
+build caddy 2-alpine ""
