@@ -1,8 +1,8 @@
 package main
 
-// No Docker engine runs the tests: these keep the Dockerfile, the Compose
-// file and the proxy configuration consistent with what the binary reads
-// and does.
+// These keep the Dockerfile, the Compose file and the proxy configuration
+// consistent with what the binary reads and does, without a container
+// engine; deploy/compose-test.sh (CI's last step) runs them for real.
 
 import (
 	"bufio"
