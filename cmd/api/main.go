@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return createManager(ctx, args, getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv)
+	case "seed":
+		return seedCommand(ctx, args, getenv, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q (serve, migrate, create-manager, healthcheck)", command)
 	}

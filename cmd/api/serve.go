@@ -56,6 +56,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer a.cleanup()
+	defer startProfiler(getenv, a.log)()
 
 	listener, err := net.Listen("tcp", a.cfg.HTTPAddr)
 	if err != nil {
