@@ -40,10 +40,9 @@ func OpenPool(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool,
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	// The list queries take optional filters ("$1 IS NULL OR col = $1");
-	// a cached generic plan cannot see which are unset and may scan a
-	// whole table, so every execution is planned with its values.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// plan_cache_mode stays "auto": lookups reuse a generic plan, and the
+	// list queries are planned with their values (see plans.go).
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "auto"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "epic-events-api"
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
@@ -56,7 +55,7 @@ type Store struct {
 
 // NewStore wraps a pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{Queries: New(pool), pool: pool}
+	return &Store{Queries: New(listPlans{pool}), pool: pool}
 }
 
 // Pool is the underlying pool, for health checks and metrics.
