@@ -102,7 +102,7 @@ WHERE ($1::uuid IS NULL OR client_id = $1)
   AND ($3::boolean IS NULL OR signed = $3)
   AND ($4::boolean IS NULL OR (amount_due = 0) = $4)
   AND ($5::numeric IS NULL
-       OR (amount_due <= $5::numeric AND (amount_due, id) < ($5::numeric, $6::uuid)))
+       OR ((amount_due, id) <= ($5::numeric, $6::uuid) AND id <> $6::uuid))
 ORDER BY amount_due DESC, id DESC
 LIMIT $7
 `
@@ -117,10 +117,11 @@ type ListContractsByAmountDueDescParams struct {
 	RowLimit       int32
 }
 
-// Each keyset condition also states its first column alone ("amount_due <=
-// $after"): the planner estimates a row comparison by that column, and
-// without it a cursor among the many zero amounts looks like an empty
-// range, so the wrong index is chosen. The other lists do the same.
+// The keyset condition is "(amount_due, id) <= cursor, but not the cursor's
+// row" rather than "(amount_due, id) < cursor": the planner estimates a row
+// comparison by its first column alone, so "<" among the many zero amounts
+// ("amount_due < 0") looks like an empty range and the wrong index is
+// chosen, while "<=" is estimated right. The other lists do the same.
 func (q *Queries) ListContractsByAmountDueDesc(ctx context.Context, arg ListContractsByAmountDueDescParams) ([]ContractDetail, error) {
 	rows, err := q.db.Query(ctx, listContractsByAmountDueDesc,
 		arg.ClientID,
@@ -171,7 +172,7 @@ WHERE ($1::uuid IS NULL OR client_id = $1)
   AND ($3::boolean IS NULL OR signed = $3)
   AND ($4::boolean IS NULL OR (amount_due = 0) = $4)
   AND ($5::timestamptz IS NULL
-       OR (created_at <= $5::timestamptz AND (created_at, id) < ($5::timestamptz, $6::uuid)))
+       OR ((created_at, id) <= ($5::timestamptz, $6::uuid) AND id <> $6::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $7
 `

@@ -119,7 +119,7 @@ WHERE ($1::uuid IS NULL OR contract_id = $1)
   AND ($6::timestamptz IS NULL OR start_at >= $6)
   AND ($7::timestamptz IS NULL OR start_at < $7)
   AND ($8::timestamptz IS NULL
-       OR (start_at >= $8::timestamptz AND (start_at, id) > ($8::timestamptz, $9::uuid)))
+       OR ((start_at, id) >= ($8::timestamptz, $9::uuid) AND id <> $9::uuid))
 ORDER BY start_at, id
 LIMIT $10
 `
@@ -198,7 +198,7 @@ WHERE ($1::uuid IS NULL OR contract_id = $1)
   AND ($6::timestamptz IS NULL OR start_at >= $6)
   AND ($7::timestamptz IS NULL OR start_at < $7)
   AND ($8::timestamptz IS NULL
-       OR (start_at <= $8::timestamptz AND (start_at, id) < ($8::timestamptz, $9::uuid)))
+       OR ((start_at, id) <= ($8::timestamptz, $9::uuid) AND id <> $9::uuid))
 ORDER BY start_at DESC, id DESC
 LIMIT $10
 `

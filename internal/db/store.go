@@ -18,6 +18,8 @@ type PoolOptions struct {
 	StatementTimeout time.Duration
 	// MaxConns overrides the default size (four per core, at least 8).
 	MaxConns int32
+	// Tracer, when set, hears of every query (tests count them).
+	Tracer pgx.QueryTracer
 }
 
 // OpenPool connects to PostgreSQL. It does not wait for the database to
@@ -44,6 +46,9 @@ func OpenPool(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool,
 	// list queries are planned with their values (see plans.go).
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "auto"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "epic-events-api"
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
