@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +38,7 @@ var bareRecordSQL = map[string]string{
 	"clients": `SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name,
        first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details WHERE id = $1`,
 	"contracts": `SELECT id, client_id, client_full_name, client_company_name, commercial_id, commercial_full_name,
-       total_amount::text, amount_due::text, currency, signed, signed_at, version, created_at, updated_at
+       total_amount, amount_due, currency, signed, signed_at, version, created_at, updated_at
        FROM contract_details WHERE id = $1`,
 	"events": `SELECT id, name, contract_id, client_id, client_full_name, client_email, client_phone, support_id,
        support_full_name, start_at, end_at, timezone, location, attendees, notes, version, created_at, updated_at
@@ -62,7 +64,13 @@ func runBare(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(context.Background(), *dbURL)
+	cfg, err := pgxpool.ParseConfig(*dbURL)
+	if err != nil {
+		return err
+	}
+	// The API's pool size (internal/db.OpenPool), so that both wait alike.
+	cfg.MaxConns = max(8, int32(runtime.NumCPU()*4))
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return err
 	}
@@ -121,8 +129,7 @@ func (s *bareServer) serve(w http.ResponseWriter, r *http.Request, kind, id stri
 		http.NotFound(w, r)
 		return
 	}
-	rows, _ := s.pool.Query(ctx, bareRecordSQL[kind], recordID)
-	record, err := pgx.CollectExactlyOneRow(rows, pgx.RowToMap)
+	record, version, err := scanRecord(s.pool.QueryRow(ctx, bareRecordSQL[kind], recordID), kind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		http.NotFound(w, r)
 		return
@@ -131,10 +138,117 @@ func (s *bareServer) serve(w http.ResponseWriter, r *http.Request, kind, id stri
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if id == caller.String() && kind == "collaborators" && r.URL.Path == "/v1/me" {
-		record["permissions"] = permissions
+	if c, ok := record.(*bareCollaborator); ok && r.URL.Path == "/v1/me" {
+		c.Permissions = permissions
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("ETag", fmt.Sprintf(`"%v"`, record["version"]))
+	w.Header().Set("ETag", `"`+strconv.Itoa(int(version))+`"`)
 	_ = json.NewEncoder(w).Encode(record)
+}
+
+// The records as the API shows them, scanned field by field.
+type (
+	bareRef struct {
+		ID       uuid.UUID `json:"id"`
+		FullName string    `json:"full_name"`
+	}
+	bareClient struct {
+		ID             uuid.UUID `json:"id"`
+		FullName       string    `json:"full_name"`
+		Email          string    `json:"email"`
+		Phone          string    `json:"phone"`
+		CompanyName    string    `json:"company_name"`
+		Commercial     bareRef   `json:"commercial"`
+		FirstContactAt time.Time `json:"first_contact_at"`
+		LastContactAt  time.Time `json:"last_contact_at"`
+		Version        int32     `json:"version"`
+		CreatedAt      time.Time `json:"created_at"`
+		UpdatedAt      time.Time `json:"updated_at"`
+	}
+	bareContract struct {
+		ID     uuid.UUID `json:"id"`
+		Client struct {
+			ID          uuid.UUID `json:"id"`
+			FullName    string    `json:"full_name"`
+			CompanyName string    `json:"company_name"`
+		} `json:"client"`
+		Commercial  bareRef    `json:"commercial"`
+		TotalAmount string     `json:"total_amount"`
+		AmountDue   string     `json:"amount_due"`
+		Currency    string     `json:"currency"`
+		Signed      bool       `json:"signed"`
+		SignedAt    *time.Time `json:"signed_at"`
+		Version     int32      `json:"version"`
+		CreatedAt   time.Time  `json:"created_at"`
+		UpdatedAt   time.Time  `json:"updated_at"`
+	}
+	bareEvent struct {
+		ID         uuid.UUID `json:"id"`
+		Name       string    `json:"name"`
+		ContractID uuid.UUID `json:"contract_id"`
+		Client     struct {
+			ID       uuid.UUID `json:"id"`
+			FullName string    `json:"full_name"`
+			Email    string    `json:"email"`
+			Phone    string    `json:"phone"`
+		} `json:"client"`
+		Support   *bareRef  `json:"support"`
+		StartAt   time.Time `json:"start_at"`
+		EndAt     time.Time `json:"end_at"`
+		Timezone  string    `json:"timezone"`
+		Location  string    `json:"location"`
+		Attendees int32     `json:"attendees"`
+		Notes     string    `json:"notes"`
+		Version   int32     `json:"version"`
+		CreatedAt time.Time `json:"created_at"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	bareCollaborator struct {
+		ID             uuid.UUID  `json:"id"`
+		EmployeeNumber int32      `json:"employee_number"`
+		FirstName      string     `json:"first_name"`
+		LastName       string     `json:"last_name"`
+		FullName       string     `json:"full_name"`
+		Email          string     `json:"email"`
+		Username       string     `json:"username"`
+		Department     string     `json:"department"`
+		IsActive       bool       `json:"is_active"`
+		DeletedAt      *time.Time `json:"deleted_at"`
+		Version        int32      `json:"version"`
+		CreatedAt      time.Time  `json:"created_at"`
+		UpdatedAt      time.Time  `json:"updated_at"`
+		Permissions    []string   `json:"permissions,omitempty"`
+	}
+)
+
+func scanRecord(row pgx.Row, kind string) (any, int32, error) {
+	switch kind {
+	case "clients":
+		var c bareClient
+		err := row.Scan(&c.ID, &c.FullName, &c.Email, &c.Phone, &c.CompanyName, &c.Commercial.ID, &c.Commercial.FullName,
+			&c.FirstContactAt, &c.LastContactAt, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+		return &c, c.Version, err
+	case "contracts":
+		var k bareContract
+		err := row.Scan(&k.ID, &k.Client.ID, &k.Client.FullName, &k.Client.CompanyName, &k.Commercial.ID, &k.Commercial.FullName,
+			&k.TotalAmount, &k.AmountDue, &k.Currency, &k.Signed, &k.SignedAt, &k.Version, &k.CreatedAt, &k.UpdatedAt)
+		return &k, k.Version, err
+	case "events":
+		var e bareEvent
+		var supportID *uuid.UUID
+		var supportName string
+		err := row.Scan(&e.ID, &e.Name, &e.ContractID, &e.Client.ID, &e.Client.FullName, &e.Client.Email, &e.Client.Phone,
+			&supportID, &supportName, &e.StartAt, &e.EndAt, &e.Timezone, &e.Location, &e.Attendees, &e.Notes,
+			&e.Version, &e.CreatedAt, &e.UpdatedAt)
+		if supportID != nil {
+			e.Support = &bareRef{ID: *supportID, FullName: supportName}
+		}
+		return &e, e.Version, err
+	default:
+		var c bareCollaborator
+		err := row.Scan(&c.ID, &c.EmployeeNumber, &c.FirstName, &c.LastName, &c.Email, &c.Username, &c.Department,
+			&c.IsActive, &c.DeletedAt, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+		c.FullName = c.FirstName + " " + c.LastName
+		return &c, c.Version, err
+	}
 }
