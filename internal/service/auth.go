@@ -270,6 +270,53 @@ func (a *AuthService) Authenticate(ctx context.Context, token, requestID string)
 	return Caller{ID: row.ID, SessionID: sessionID, Permissions: row.Permissions, RequestID: requestID}, nil
 }
 
+// AuthenticateAndRead is Authenticate for a request that reads one record,
+// of the kind getRecord calls what ("client", "contract", "event",
+// "collaborator"), by the id that id gives (the path's, or the caller's own
+// for /v1/me). The session check and that read go to the database in one
+// round trip; the record waits in the returned context for the service
+// method that reads it. An id that is not a UUID is not read ahead (it is
+// 404 later, after every check that comes first).
+func (a *AuthService) AuthenticateAndRead(ctx context.Context, token, requestID, what string, id func(self uuid.UUID) string) (Caller, context.Context, error) {
+	now := a.now()
+	collaboratorID, sessionID, err := a.keys.verifyAccess(token, now)
+	if err != nil {
+		return Caller{}, ctx, errUnauthenticated
+	}
+	fetch := fetchers[what]
+	recordID, ok := parseID(id(collaboratorID))
+	if !ok || fetch == nil {
+		caller, err := a.Authenticate(ctx, token, requestID)
+		return caller, ctx, err
+	}
+	var session db.AuthenticateSessionRow
+	var sessionErr error
+	p := &prefetched{what: what, id: recordID}
+	err = a.Store.Together(ctx,
+		func(q *db.Queries) error {
+			session, sessionErr = q.AuthenticateSession(ctx, db.AuthenticateSessionParams{
+				SessionID: sessionID, CollaboratorID: collaboratorID, Now: now,
+			})
+			return sessionErr
+		},
+		func(q *db.Queries) error {
+			p.row, p.err = fetch(ctx, q, recordID)
+			return p.err
+		})
+	if err == nil {
+		err = sessionErr
+	}
+	err = db.Classify(err)
+	if errors.Is(err, db.ErrNotFound) {
+		return Caller{}, ctx, errUnauthenticated
+	}
+	if err != nil {
+		return Caller{}, ctx, fromDB(err)
+	}
+	caller := Caller{ID: session.ID, SessionID: sessionID, Permissions: session.Permissions, RequestID: requestID}
+	return caller, context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
 // Logout ends the caller's session: its access and refresh tokens stop
 // working at once.
 func (a *AuthService) Logout(ctx context.Context, caller Caller) error {

@@ -55,7 +55,7 @@ func getRecord[R, T any](ctx context.Context, what, id string,
 	if !ok {
 		return zero, errNotFound(what)
 	}
-	row, err := fetch(ctx, uid)
+	row, err := fetchOrPrefetched(ctx, what, uid, fetch)
 	switch err = db.Classify(err); {
 	case errors.Is(err, db.ErrNotFound):
 		return zero, errNotFound(what)
