@@ -447,6 +447,7 @@ type result struct {
 	ok      float64
 	elapsed time.Duration
 	peakRSS int64
+	rounds  []float64 // the rate of each round
 }
 
 func (r *result) rate() float64 {
@@ -493,6 +494,7 @@ func load(o options, apiURL, bareURL string, f *fixture, apiPid, barePid int) er
 		one.Close()
 		into.ok += float64(one.Requests) * one.Success
 		into.elapsed += one.Duration + one.Wait
+		into.rounds = append(into.rounds, float64(one.Requests)*one.Success/(one.Duration+one.Wait).Seconds())
 		into.peakRSS = max(into.peakRSS, rss(pid, "VmHWM"))
 	}
 	for round := range o.rounds {
@@ -510,8 +512,8 @@ func load(o options, apiURL, bareURL string, f *fixture, apiPid, barePid int) er
 		}
 	}
 	fmt.Printf("### Under load (%d connections, %d rounds × %s per server, interleaved)\n\n", o.workers, o.rounds, o.duration)
-	fmt.Printf("| scenario | server | req/s | p50 | p90 | p99 | errors | peak RSS | req/s vs bare | p99 vs bare |\n")
-	fmt.Printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| scenario | server | req/s | p50 | p90 | p99 | errors | peak RSS | req/s vs bare | p99 vs bare | median of round ratios |\n")
+	fmt.Printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	// The ceiling for scenarios the bare handler does not serve is its
 	// GET of a client.
 	ceiling := 0
@@ -528,7 +530,7 @@ func load(o options, apiURL, bareURL string, f *fixture, apiPid, barePid int) er
 		if s.bare {
 			ref = &bare[i]
 			b := &bare[i].metrics
-			fmt.Printf("| %s | bare | %.0f | %s | %s | %s | %d | %s | 1.00 | 1.00 |\n", s.name, bare[i].rate(),
+			fmt.Printf("| %s | bare | %.0f | %s | %s | %s | %d | %s | 1.00 | 1.00 | |\n", s.name, bare[i].rate(),
 				ms(b.Latencies.P50), ms(b.Latencies.P90), ms(b.Latencies.P99), errorsOf(b), mib(bare[i].peakRSS))
 		}
 		rr, pr := 0.0, 0.0
@@ -540,9 +542,9 @@ func load(o options, apiURL, bareURL string, f *fixture, apiPid, barePid int) er
 		if !s.bare {
 			label = "API (vs bare GET client)"
 		}
-		ratios := "– | –"
+		ratios := "– | – | –"
 		if rr > 0 {
-			ratios = fmt.Sprintf("%.2f | %.2f", rr, pr)
+			ratios = fmt.Sprintf("%.2f | %.2f | %s", rr, pr, roundRatios(api[i].rounds, ref.rounds))
 		}
 		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d | %s | %s |\n", s.name, label, api[i].rate(),
 			ms(a.Latencies.P50), ms(a.Latencies.P90), ms(a.Latencies.P99), errorsOf(a), mib(api[i].peakRSS), ratios)
@@ -553,6 +555,27 @@ func load(o options, apiURL, bareURL string, f *fixture, apiPid, barePid int) er
 		}
 	}
 	return nil
+}
+
+// roundRatios is the median over rounds of the API's rate over the
+// ceiling's in the same round: a burst of other work on the machine then
+// spoils one round, not the figure.
+func roundRatios(api, ref []float64) string {
+	var r []float64
+	for i := range min(len(api), len(ref)) {
+		if ref[i] > 0 {
+			r = append(r, api[i]/ref[i])
+		}
+	}
+	if len(r) == 0 {
+		return "–"
+	}
+	sort.Float64s(r)
+	m := r[len(r)/2]
+	if len(r)%2 == 0 {
+		m = (r[len(r)/2-1] + r[len(r)/2]) / 2
+	}
+	return fmt.Sprintf("%.2f", m)
 }
 
 func errorsOf(m *vegeta.Metrics) int {
