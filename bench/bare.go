@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 )
 
 // The bare ceiling: net/http, pgx and jwt/v5 and nothing else. Each request
@@ -68,8 +69,13 @@ func runBare(args []string) error {
 	if err != nil {
 		return err
 	}
-	// The API's pool size (internal/db.OpenPool), so that both wait alike.
+	// The API's pool settings (internal/db.OpenPool): its size, so that both
+	// wait alike, and UUIDs sent as bytes.
 	cfg.MaxConns = max(8, int32(runtime.NumCPU()*4))
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		pgxuuid.Register(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return err
