@@ -18,9 +18,11 @@ type config struct {
 	JWTSecret          []byte
 	JWTPreviousSecrets [][]byte
 	HTTPAddr           string
-	SentryDSN          string
-	SentryEnvironment  string
-	LogLevel           slog.Level
+	// PprofAddr, when set, serves net/http/pprof on a listener of its own.
+	PprofAddr         string
+	SentryDSN         string
+	SentryEnvironment string
+	LogLevel          slog.Level
 	// LogFormat is "json", "text", or "" for text on a terminal and JSON
 	// otherwise.
 	LogFormat          string
@@ -126,6 +128,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		DatabaseURL:           e.secret("DATABASE_URL"),
 		HTTPAddr:              e.str("HTTP_ADDR", ":8080"),
+		PprofAddr:             e.str("PPROF_ADDR", ""),
 		SentryDSN:             e.secret("SENTRY_DSN"),
 		SentryEnvironment:     e.str("SENTRY_ENVIRONMENT", "production"),
 		AccessTokenTTL:        e.duration("ACCESS_TOKEN_TTL", 15*time.Minute),

@@ -104,6 +104,8 @@ func init() {
 		{name: "create-manager", args: "[-username U] [-email E] [-employee-number N]",
 			summary: "add a manager; the password comes from BOOTSTRAP_MANAGER_PASSWORD or its _FILE", run: createManager},
 		{name: "healthcheck", args: "[-url URL]", summary: "exit 0 when the local server's /readyz answers 200 (for Docker)", run: healthcheck},
+		{name: "seed", args: "[-collaborators N] [-clients N] [-contracts N] [-events N]",
+			summary: "fill an empty database with a large generated data set, for benchmarks (see BENCHMARKS.md)", run: seedCommand},
 		{name: "version", summary: "print the version", run: printVersion},
 		{name: "help", args: "[command]", summary: "print this help, or a command's", run: help},
 	}

@@ -72,6 +72,7 @@ func serve(ctx context.Context, inv invocation) error {
 		return err
 	}
 	defer a.cleanup()
+	defer startProfiler(cfg.PprofAddr, a.log)()
 
 	srv := &http.Server{
 		Handler:           a.handler,

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
@@ -80,12 +81,20 @@ type Options struct {
 	Notifier service.Notifier
 	// Config adjusts the HTTP configuration (hooks, CORS, metrics).
 	Config func(*apihttp.Config)
+	// Tracer hears of every query of the API's pool.
+	Tracer pgx.QueryTracer
 }
 
 // New builds the API with the first manager created and logged in.
 func New(t testing.TB, opts ...Options) *API {
 	t.Helper()
-	pool := dbtest.New(t)
+	var tracer pgx.QueryTracer
+	for _, o := range opts {
+		if o.Tracer != nil {
+			tracer = o.Tracer
+		}
+	}
+	pool := dbtest.NewTraced(t, tracer)
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
 	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}

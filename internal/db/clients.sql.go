@@ -105,7 +105,7 @@ WHERE ($1::uuid IS NULL OR commercial_id = $1)
        OR company_name ILIKE '%' || $2 || '%'
        OR email ILIKE '%' || $2 || '%')
   AND ($3::text IS NULL
-       OR (company_name, id) > ($3::text, $4::uuid))
+       OR ((company_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
 ORDER BY company_name, id
 LIMIT $5
 `
@@ -165,7 +165,7 @@ WHERE ($1::uuid IS NULL OR commercial_id = $1)
        OR company_name ILIKE '%' || $2 || '%'
        OR email ILIKE '%' || $2 || '%')
   AND ($3::timestamptz IS NULL
-       OR (created_at, id) < ($3::timestamptz, $4::uuid))
+       OR ((created_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $5
 `
@@ -225,7 +225,7 @@ WHERE ($1::uuid IS NULL OR commercial_id = $1)
        OR company_name ILIKE '%' || $2 || '%'
        OR email ILIKE '%' || $2 || '%')
   AND ($3::text IS NULL
-       OR (full_name, id) > ($3::text, $4::uuid))
+       OR ((full_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
 ORDER BY full_name, id
 LIMIT $5
 `
@@ -285,7 +285,7 @@ WHERE ($1::uuid IS NULL OR commercial_id = $1)
        OR company_name ILIKE '%' || $2 || '%'
        OR email ILIKE '%' || $2 || '%')
   AND ($3::timestamptz IS NULL
-       OR (last_contact_at, id) < ($3::timestamptz, $4::uuid))
+       OR ((last_contact_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
 ORDER BY last_contact_at DESC, id DESC
 LIMIT $5
 `

@@ -166,7 +166,7 @@ WHERE deleted_at IS NULL
        OR email ILIKE '%' || $3 || '%'
        OR username ILIKE '%' || $3 || '%')
   AND ($4::timestamptz IS NULL
-       OR (created_at, id) < ($4::timestamptz, $5::uuid))
+       OR ((created_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $6
 `
@@ -233,7 +233,7 @@ WHERE deleted_at IS NULL
        OR email ILIKE '%' || $3 || '%'
        OR username ILIKE '%' || $3 || '%')
   AND ($4::text IS NULL
-       OR (last_name, id) > ($4::text, $5::uuid))
+       OR ((last_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
 ORDER BY last_name, id
 LIMIT $6
 `

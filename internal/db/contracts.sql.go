@@ -73,7 +73,7 @@ func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (ContractDetail
 }
 
 const getContractForUpdate = `-- name: GetContractForUpdate :one
-SELECT id, client_id, total_amount, amount_due, currency, signed, signed_at, version, created_at, updated_at FROM contracts WHERE id = $1 FOR UPDATE
+SELECT id, client_id, total_amount, amount_due, currency, signed, signed_at, version, created_at, updated_at, commercial_id FROM contracts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetContractForUpdate(ctx context.Context, id uuid.UUID) (Contract, error) {
@@ -90,6 +90,7 @@ func (q *Queries) GetContractForUpdate(ctx context.Context, id uuid.UUID) (Contr
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CommercialID,
 	)
 	return i, err
 }
@@ -101,7 +102,7 @@ WHERE ($1::uuid IS NULL OR client_id = $1)
   AND ($3::boolean IS NULL OR signed = $3)
   AND ($4::boolean IS NULL OR (amount_due = 0) = $4)
   AND ($5::numeric IS NULL
-       OR (amount_due, id) < ($5::numeric, $6::uuid))
+       OR ((amount_due, id) <= ($5::numeric, $6::uuid) AND id <> $6::uuid))
 ORDER BY amount_due DESC, id DESC
 LIMIT $7
 `
@@ -116,6 +117,11 @@ type ListContractsByAmountDueDescParams struct {
 	RowLimit       int32
 }
 
+// The keyset condition is "(amount_due, id) <= cursor, but not the cursor's
+// row" rather than "(amount_due, id) < cursor": the planner estimates a row
+// comparison by its first column alone, so "<" among the many zero amounts
+// ("amount_due < 0") looks like an empty range and the wrong index is
+// chosen, while "<=" is estimated right. The other lists do the same.
 func (q *Queries) ListContractsByAmountDueDesc(ctx context.Context, arg ListContractsByAmountDueDescParams) ([]ContractDetail, error) {
 	rows, err := q.db.Query(ctx, listContractsByAmountDueDesc,
 		arg.ClientID,
@@ -166,7 +172,7 @@ WHERE ($1::uuid IS NULL OR client_id = $1)
   AND ($3::boolean IS NULL OR signed = $3)
   AND ($4::boolean IS NULL OR (amount_due = 0) = $4)
   AND ($5::timestamptz IS NULL
-       OR (created_at, id) < ($5::timestamptz, $6::uuid))
+       OR ((created_at, id) <= ($5::timestamptz, $6::uuid) AND id <> $6::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT $7
 `

@@ -84,7 +84,7 @@ func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (EventDetail, erro
 }
 
 const getEventForUpdate = `-- name: GetEventForUpdate :one
-SELECT id, contract_id, name, support_id, start_at, end_at, timezone, location, attendees, notes, version, created_at, updated_at FROM events WHERE id = $1 FOR UPDATE
+SELECT id, contract_id, name, support_id, start_at, end_at, timezone, location, attendees, notes, version, created_at, updated_at, commercial_id FROM events WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetEventForUpdate(ctx context.Context, id uuid.UUID) (Event, error) {
@@ -104,6 +104,7 @@ func (q *Queries) GetEventForUpdate(ctx context.Context, id uuid.UUID) (Event, e
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CommercialID,
 	)
 	return i, err
 }
@@ -118,7 +119,7 @@ WHERE ($1::uuid IS NULL OR contract_id = $1)
   AND ($6::timestamptz IS NULL OR start_at >= $6)
   AND ($7::timestamptz IS NULL OR start_at < $7)
   AND ($8::timestamptz IS NULL
-       OR (start_at, id) > ($8::timestamptz, $9::uuid))
+       OR ((start_at, id) >= ($8::timestamptz, $9::uuid) AND id <> $9::uuid))
 ORDER BY start_at, id
 LIMIT $10
 `
@@ -197,7 +198,7 @@ WHERE ($1::uuid IS NULL OR contract_id = $1)
   AND ($6::timestamptz IS NULL OR start_at >= $6)
   AND ($7::timestamptz IS NULL OR start_at < $7)
   AND ($8::timestamptz IS NULL
-       OR (start_at, id) < ($8::timestamptz, $9::uuid))
+       OR ((start_at, id) <= ($8::timestamptz, $9::uuid) AND id <> $9::uuid))
 ORDER BY start_at DESC, id DESC
 LIMIT $10
 `

@@ -68,16 +68,17 @@ type Collaborator struct {
 }
 
 type Contract struct {
-	ID          uuid.UUID
-	ClientID    uuid.UUID
-	TotalAmount string
-	AmountDue   string
-	Currency    string
-	Signed      bool
-	SignedAt    *time.Time
-	Version     int32
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           uuid.UUID
+	ClientID     uuid.UUID
+	TotalAmount  string
+	AmountDue    string
+	Currency     string
+	Signed       bool
+	SignedAt     *time.Time
+	Version      int32
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	CommercialID uuid.UUID
 }
 
 type ContractDetail struct {
@@ -98,19 +99,20 @@ type ContractDetail struct {
 }
 
 type Event struct {
-	ID         uuid.UUID
-	ContractID uuid.UUID
-	Name       string
-	SupportID  *uuid.UUID
-	StartAt    time.Time
-	EndAt      time.Time
-	Timezone   string
-	Location   string
-	Attendees  int32
-	Notes      string
-	Version    int32
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID           uuid.UUID
+	ContractID   uuid.UUID
+	Name         string
+	SupportID    *uuid.UUID
+	StartAt      time.Time
+	EndAt        time.Time
+	Timezone     string
+	Location     string
+	Attendees    int32
+	Notes        string
+	Version      int32
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	CommercialID uuid.UUID
 }
 
 type EventDetail struct {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb uses
 	"github.com/peterldowns/pgtestdb"
@@ -81,7 +82,13 @@ func URL(t testing.TB) string {
 // New returns a pool on a new migrated database for this test.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := db.OpenPool(context.Background(), URL(t), db.PoolOptions{MaxConns: 8})
+	return NewTraced(t, nil)
+}
+
+// NewTraced is New with a tracer that hears of every query (nil for none).
+func NewTraced(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	pool, err := db.OpenPool(context.Background(), URL(t), db.PoolOptions{MaxConns: 8, Tracer: tracer})
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 
 	"epicevents/internal/service"
 )
@@ -145,6 +146,30 @@ type RequestRecord struct {
 // authenticate requires a valid access token and puts the caller in the
 // context.
 func (s *server) authenticate(next http.Handler) http.Handler {
+	return s.authenticateWith(next, func(r *http.Request, token, requestID string) (service.Caller, context.Context, error) {
+		caller, err := s.cfg.Auth.Authenticate(r.Context(), token, requestID)
+		return caller, r.Context(), err
+	})
+}
+
+// authenticateReading is authenticate for a GET of one record of a kind
+// (see AuthService.AuthenticateAndRead): the {id} of the path, or the
+// caller's own record when byPath is false. The session check and the read
+// share one round trip.
+func (s *server) authenticateReading(what string, byPath bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return s.authenticateWith(next, func(r *http.Request, token, requestID string) (service.Caller, context.Context, error) {
+			return s.cfg.Auth.AuthenticateAndRead(r.Context(), token, requestID, what, func(self uuid.UUID) string {
+				if byPath {
+					return chi.URLParam(r, "id")
+				}
+				return self.String()
+			})
+		})
+	}
+}
+
+func (s *server) authenticateWith(next http.Handler, check func(r *http.Request, token, requestID string) (service.Caller, context.Context, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
 		if !ok {
@@ -152,13 +177,13 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		info := requestInfoFrom(r.Context())
-		caller, err := s.cfg.Auth.Authenticate(r.Context(), token, info.id)
+		caller, ctx, err := check(r, token, info.id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		info.collaboratorID = caller.ID.String()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, caller)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callerKey, caller)))
 	})
 }
 

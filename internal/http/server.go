@@ -90,31 +90,35 @@ func (s *server) routes() chi.Router {
 		authed := r.With(s.authenticate)
 		anyone := authed.With(s.wellFormedQuery)
 		anyone.Post("/auth/logout", s.logout)
-		anyone.Get("/me", s.me)
+		r.With(s.authenticateReading("collaborator", false), s.wellFormedQuery).Get("/me", s.me)
 		anyone.Put("/me/password", s.changePassword)
 
 		can := func(permissions ...service.Permission) chi.Router {
 			return authed.With(s.requirePermission(permissions...), s.wellFormedQuery)
 		}
+		// A GET of one record reads it with the session check.
+		reading := func(what string, permission service.Permission) chi.Router {
+			return r.With(s.authenticateReading(what, true), s.requirePermission(permission), s.wellFormedQuery)
+		}
 		can(service.PermCollaboratorRead).Get("/collaborators", s.listCollaborators)
 		can(service.PermCollaboratorCreate).With(s.idempotent).Post("/collaborators", s.createCollaborator)
-		can(service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
+		reading("collaborator", service.PermCollaboratorRead).Get("/collaborators/{id}", s.getCollaborator)
 		can(service.PermCollaboratorUpdate).Patch("/collaborators/{id}", s.updateCollaborator)
 		can(service.PermCollaboratorDelete).Delete("/collaborators/{id}", s.deleteCollaborator)
 
 		can(service.PermClientRead).Get("/clients", s.listClients)
 		can(service.PermClientCreate).With(s.idempotent).Post("/clients", s.createClient)
-		can(service.PermClientRead).Get("/clients/{id}", s.getClient)
+		reading("client", service.PermClientRead).Get("/clients/{id}", s.getClient)
 		can(service.PermClientUpdateOwn, service.PermClientReassign).Patch("/clients/{id}", s.updateClient)
 
 		can(service.PermContractRead).Get("/contracts", s.listContracts)
 		can(service.PermContractCreate).With(s.idempotent).Post("/contracts", s.createContract)
-		can(service.PermContractRead).Get("/contracts/{id}", s.getContract)
+		reading("contract", service.PermContractRead).Get("/contracts/{id}", s.getContract)
 		can(service.PermContractUpdate, service.PermContractUpdateOwn).Patch("/contracts/{id}", s.updateContract)
 
 		can(service.PermEventRead).Get("/events", s.listEvents)
 		can(service.PermEventCreateOwn).With(s.idempotent).Post("/events", s.createEvent)
-		can(service.PermEventRead).Get("/events/{id}", s.getEvent)
+		reading("event", service.PermEventRead).Get("/events/{id}", s.getEvent)
 		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
 
 		can(service.PermAuditRead).Get("/collaborators/{id}/history", s.history(service.RecordCollaborator))

@@ -53,7 +53,7 @@ func getRecord[R, T any](ctx context.Context, what string, id uuid.UUID,
 	if id == uuid.Nil {
 		return zero, errNotFound(what)
 	}
-	row, err := fetch(ctx, id)
+	row, err := fetchOrPrefetched(ctx, what, id, fetch)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return zero, errNotFound(what)

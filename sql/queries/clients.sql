@@ -35,7 +35,7 @@ WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(comme
        OR company_name ILIKE '%' || sqlc.narg(q) || '%'
        OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid))
+       OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
 
@@ -47,7 +47,7 @@ WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(comme
        OR company_name ILIKE '%' || sqlc.narg(q) || '%'
        OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_full_name)::text IS NULL
-       OR (full_name, id) > (sqlc.narg(after_full_name)::text, @after_id::uuid))
+       OR ((full_name, id) >= (sqlc.narg(after_full_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY full_name, id
 LIMIT @row_limit;
 
@@ -59,7 +59,7 @@ WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(comme
        OR company_name ILIKE '%' || sqlc.narg(q) || '%'
        OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_company_name)::text IS NULL
-       OR (company_name, id) > (sqlc.narg(after_company_name)::text, @after_id::uuid))
+       OR ((company_name, id) >= (sqlc.narg(after_company_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY company_name, id
 LIMIT @row_limit;
 
@@ -71,6 +71,6 @@ WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(comme
        OR company_name ILIKE '%' || sqlc.narg(q) || '%'
        OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_last_contact_at)::timestamptz IS NULL
-       OR (last_contact_at, id) < (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid))
+       OR ((last_contact_at, id) <= (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY last_contact_at DESC, id DESC
 LIMIT @row_limit;

@@ -60,7 +60,7 @@ WHERE deleted_at IS NULL
        OR email ILIKE '%' || sqlc.narg(q) || '%'
        OR username ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_last_name)::text IS NULL
-       OR (last_name, id) > (sqlc.narg(after_last_name)::text, @after_id::uuid))
+       OR ((last_name, id) >= (sqlc.narg(after_last_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY last_name, id
 LIMIT @row_limit;
 
@@ -76,7 +76,7 @@ WHERE deleted_at IS NULL
        OR email ILIKE '%' || sqlc.narg(q) || '%'
        OR username ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid))
+       OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @row_limit;
 

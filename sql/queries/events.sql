@@ -38,7 +38,7 @@ WHERE (sqlc.narg(contract_id)::uuid IS NULL OR contract_id = sqlc.narg(contract_
   AND (sqlc.narg(starts_after)::timestamptz IS NULL OR start_at >= sqlc.narg(starts_after))
   AND (sqlc.narg(starts_before)::timestamptz IS NULL OR start_at < sqlc.narg(starts_before))
   AND (sqlc.narg(after_start_at)::timestamptz IS NULL
-       OR (start_at, id) > (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid))
+       OR ((start_at, id) >= (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY start_at, id
 LIMIT @row_limit;
 
@@ -52,7 +52,7 @@ WHERE (sqlc.narg(contract_id)::uuid IS NULL OR contract_id = sqlc.narg(contract_
   AND (sqlc.narg(starts_after)::timestamptz IS NULL OR start_at >= sqlc.narg(starts_after))
   AND (sqlc.narg(starts_before)::timestamptz IS NULL OR start_at < sqlc.narg(starts_before))
   AND (sqlc.narg(after_start_at)::timestamptz IS NULL
-       OR (start_at, id) < (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid))
+       OR ((start_at, id) <= (sqlc.narg(after_start_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY start_at DESC, id DESC
 LIMIT @row_limit;
 

@@ -1,0 +1,175 @@
+package http_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"epicevents/internal/apitest"
+)
+
+// queryCounter is a pgx tracer that counts the round trips to PostgreSQL,
+// by kind: a statement is one, and so is a batch of them.
+type queryCounter struct {
+	mu     sync.Mutex
+	counts queryCounts
+}
+
+type queryCounts struct {
+	// RoundTrips counts every statement but BEGIN, COMMIT, ROLLBACK and
+	// the audit row, a batch once.
+	RoundTrips int
+	Audit      int
+	// Transactions counts BEGINs.
+	Transactions int
+}
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sql := strings.TrimSpace(data.SQL)
+	switch {
+	case strings.EqualFold(sql, "begin"), strings.HasPrefix(strings.ToLower(sql), "begin "):
+		c.counts.Transactions++
+	case strings.EqualFold(sql, "commit"), strings.EqualFold(sql, "rollback"):
+	case strings.Contains(sql, "INSERT INTO audit_entries"):
+		c.counts.Audit++
+	default:
+		c.counts.RoundTrips++
+	}
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts.RoundTrips++
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// during counts the statements fn sends.
+func (c *queryCounter) during(fn func()) queryCounts {
+	c.mu.Lock()
+	c.counts = queryCounts{}
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts
+}
+
+// TestQueriesPerRequest: a read of one record is one round trip (the
+// session check and the read, batched), a list at most two whatever its
+// length, and a write at most five plus its audit row: the session check, the locking read,
+// the read of the record as GET shows it, the write and the read of the
+// result. (Four, the goal, needs the write and the read of its result in
+// one statement.)
+func TestQueriesPerRequest(t *testing.T) {
+	counter := &queryCounter{}
+	api := apitest.New(t, apitest.Options{Tracer: counter})
+	commercialID, commercial := api.CreateCollaborator(unique("com"), "commercial")
+	supportID, _ := api.CreateCollaborator(unique("sup"), "support")
+	var clientID, contractID, eventID string
+	for range 6 {
+		clientID = newClient(t, api, commercial)
+		contractID = newContract(t, api, clientID, "1000.00", true)
+		eventID = newEvent(t, api, commercial, contractID, 48*time.Hour)
+		assignSupport(t, api, eventID, supportID)
+	}
+
+	for _, path := range []string{
+		"/v1/me", "/v1/collaborators/" + commercialID, "/v1/clients/" + clientID,
+		"/v1/contracts/" + contractID, "/v1/events/" + eventID,
+	} {
+		got := counter.during(func() { expect(t, api.Get(path, commercial), http.StatusOK) })
+		if diff := cmp.Diff(queryCounts{RoundTrips: 1}, got); diff != "" {
+			t.Errorf("GET %s: want the session check and the read in one round trip (-want +got):\n%s", path, diff)
+		}
+	}
+
+	for _, list := range []string{
+		"/v1/collaborators?", "/v1/clients?", "/v1/clients?commercial=me&", "/v1/contracts?",
+		"/v1/contracts?commercial=me&signed=true&", "/v1/events?", "/v1/events?support=" + supportID + "&",
+		"/v1/events/" + eventID + "/history?", "/v1/clients/" + clientID + "/history?",
+	} {
+		token := commercial
+		if strings.Contains(list, "/history") {
+			token = api.ManagerToken
+		}
+		one := counter.during(func() { expect(t, api.Get(list+"limit=1", token), http.StatusOK) })
+		many := counter.during(func() { expect(t, api.Get(list+"limit=100", token), http.StatusOK) })
+		if diff := cmp.Diff(one, many); diff != "" {
+			t.Errorf("GET %s: a page of 100 costs other statements than a page of 1 (-1 +100):\n%s", list, diff)
+		}
+		// A history also checks that its record exists.
+		want := 2
+		if strings.Contains(list, "/history") {
+			want = 3
+		}
+		if one.RoundTrips > want {
+			t.Errorf("GET %s: %d round trips, want at most %d", list, one.RoundTrips, want)
+		}
+	}
+
+	writes := []struct {
+		name string
+		do   func() apitest.Response
+		want int
+	}{
+		{"POST /v1/clients", func() apitest.Response {
+			return api.Post("/v1/clients", commercial, map[string]any{
+				"full_name": "Query Count", "email": unique("qc") + "@example.test", "phone": "+33 6 00 00 00 00",
+			})
+		}, http.StatusCreated},
+		{"PATCH /v1/clients/{id}", func() apitest.Response {
+			return api.Patch("/v1/clients/"+clientID, commercial, map[string]any{"company_name": unique("Company ")})
+		}, http.StatusOK},
+		{"PATCH /v1/contracts/{id}", func() apitest.Response {
+			return api.Patch("/v1/contracts/"+contractID, api.ManagerToken, map[string]any{"amount_due": "12.00"})
+		}, http.StatusOK},
+		{"PATCH /v1/events/{id}", func() apitest.Response {
+			return api.Patch("/v1/events/"+eventID, api.ManagerToken, map[string]any{"attendees": 12})
+		}, http.StatusOK},
+	}
+	for _, w := range writes {
+		got := counter.during(func() { expect(t, w.do(), w.want) })
+		if got.RoundTrips > 5 || got.Audit != 1 || got.Transactions != 1 {
+			t.Errorf("%s: %+v, want at most 5 round trips and one audit row, in one transaction", w.name, got)
+		}
+	}
+}
+
+// TestReadsWithTheSessionCheckStillSeeRevocation: the record read in the
+// session check's round trip is served only to an open session, on the
+// very next request after it ends; a path id that is not a UUID or names
+// nothing is still 404, and a bad token still 401 first.
+func TestReadsWithTheSessionCheckStillSeeRevocation(t *testing.T) {
+	api := apitest.New(t)
+	_, commercial := api.CreateCollaborator(unique("com"), "commercial")
+	clientID := newClient(t, api, commercial)
+	paths := []string{"/v1/me", "/v1/clients/" + clientID}
+
+	for _, path := range paths {
+		expect(t, api.Get(path, commercial), http.StatusOK)
+	}
+	apitest.AssertProblem(t, api.Get("/v1/clients/not-a-uuid", commercial), http.StatusNotFound, "not-found")
+	apitest.AssertProblem(t, api.Get("/v1/clients/00000000-0000-4000-8000-000000000000", commercial), http.StatusNotFound, "not-found")
+	apitest.AssertProblem(t, api.Get("/v1/clients/not-a-uuid", "garbage"), http.StatusUnauthorized, "unauthenticated")
+
+	expect(t, api.Post("/v1/auth/logout", commercial, nil), http.StatusNoContent)
+	for _, path := range paths {
+		apitest.AssertProblem(t, api.Get(path, commercial), http.StatusUnauthorized, "unauthenticated")
+	}
+}
