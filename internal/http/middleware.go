@@ -33,6 +33,8 @@ type requestInfo struct {
 	err            error
 	// clientGone is set when the client hung up before its answer.
 	clientGone bool
+	// attrs join the request's log line (ids and prefixes, never secrets).
+	attrs []any
 }
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
@@ -104,6 +106,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			attrs := []any{"method", r.Method, "route", route, "status", status,
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten()}
+			attrs = append(attrs, info.attrs...)
 			if info.err != nil {
 				level = slog.LevelError
 				attrs = append(attrs, "error", info.err.Error())
@@ -147,12 +150,21 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		info := requestInfoFrom(r.Context())
-		caller, err := s.cfg.Auth.Authenticate(r.Context(), token, info.id)
+		var caller service.Caller
+		var err error
+		if service.IsPersonalAccessToken(token) {
+			caller, err = s.cfg.Tokens.Authenticate(r.Context(), token, info.id)
+		} else {
+			caller, err = s.cfg.Auth.Authenticate(r.Context(), token, info.id)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		info.collaboratorID = caller.ID.String()
+		if caller.ViaToken() {
+			info.attrs = append(info.attrs, "token_id", caller.TokenID.String())
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, caller)))
 	})
 }
@@ -178,6 +190,20 @@ func (s *server) requirePermission(permissions ...service.Permission) func(http.
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// sessionOnly closes a route to personal access tokens: managing tokens
+// and calendar feeds, changing a password and logging out need a login
+// session, so a leaked token cannot entrench itself.
+func (s *server) sessionOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if callerFrom(r.Context()).ViaToken() {
+			s.writeError(w, r, service.Errorf(service.CodeForbidden,
+				"This needs a login session: a personal access token cannot manage tokens or calendar feeds, change a password or log out."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // commonHeaders tells browsers never to guess a content type other than
