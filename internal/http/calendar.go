@@ -79,6 +79,9 @@ func (s *server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/calendar; charset=utf-8")
 	h.Set("Content-Disposition", `inline; filename="epic-events.ics"`)
 	w.WriteHeader(http.StatusOK)
+	// The headers leave now, without a length: the body streams, and a
+	// HEAD gets the very headers a GET does, however short the calendar.
+	_ = http.NewResponseController(w).Flush()
 	if err := writeFeed(w, feed); err != nil {
 		// The status is out; the client sees a cut body. The log line
 		// says why, unless the client went away.
