@@ -299,7 +299,8 @@ func publicBaseURL(e *envReader, httpAddr string) string {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.HasSuffix(v, "#") {
-		e.fail("PUBLIC_BASE_URL", "must be an http:// or https:// URL with a host and no query, such as https://crm.example.com, got %q", v)
+		// The value is not quoted: it might carry credentials.
+		e.fail("PUBLIC_BASE_URL", "must be an http:// or https:// URL with a host, and no user, query or fragment, such as https://crm.example.com")
 		return ""
 	}
 	return strings.TrimRight(v, "/")
