@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,6 +339,13 @@ func TestCalendarFeedETagAndLastUsed(t *testing.T) {
 	tag := first.Header.Get("ETag")
 	if !strings.HasPrefix(tag, `W/"`) {
 		t.Fatalf("ETag %q is not weak", tag)
+	}
+	// The body streams: the headers are flushed before it, so no length
+	// is computed by holding the body back.
+	rec := httptest.NewRecorder()
+	api.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if !rec.Flushed || rec.Header().Get("Content-Length") != "" || rec.Header().Get("ETag") != tag {
+		t.Fatalf("flushed %v, Content-Length %q, ETag %q", rec.Flushed, rec.Header().Get("Content-Length"), rec.Header().Get("ETag"))
 	}
 	t0 := api.Clock.Now().UTC().Truncate(time.Microsecond)
 	if _, used := status(); used == nil || !used.Equal(t0) {

@@ -411,3 +411,37 @@ func TestPasswordChangeLeavesTokensAlone(t *testing.T) {
 	expect(t, changePassword(api, bill, map[string]string{"current_password": apitest.CollaboratorPassword, "new_password": "a brand new passphrase"}), http.StatusNoContent)
 	expect(t, api.Get("/v1/clients", token), http.StatusOK)
 }
+
+// Creations racing for the last places of the allowance cannot pass it
+// together: the owner's row is locked while one counts and inserts.
+func TestTokenLimitHoldsUnderConcurrentCreations(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, bill := api.CreateCollaborator("bill", "commercial")
+	for range 45 {
+		newToken(t, api, bill, "client:read")
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, 12)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = api.Post("/v1/me/tokens", bill, map[string]any{"name": "racer", "scopes": []string{"client:read"}}).Status
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+		default:
+			t.Fatalf("status %d", s)
+		}
+	}
+	if n := api.Count(`SELECT count(*) FROM personal_access_tokens`); created != 5 || n != 50 {
+		t.Fatalf("%d creations succeeded and %d tokens exist, want 5 and 50", created, n)
+	}
+}
