@@ -457,3 +457,36 @@ func TestCalendarFeedLifecycle(t *testing.T) {
 		t.Error("the feed's requests are not logged by route pattern")
 	}
 }
+
+// Permissions are data: a department holding several of the feed's
+// permissions sees the union of what each points at.
+func TestCalendarFeedShowsTheUnionOfWhatPermissionsPointAt(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	_, anna := api.CreateCollaborator("anna", "commercial")
+	own := newEvent(t, api, bill, newContract(t, api, newClient(t, api, bill), "1000", true), 48*time.Hour)
+	assigned := newEvent(t, api, anna, newContract(t, api, newClient(t, api, anna), "1000", true), 24*time.Hour)
+	newEvent(t, api, anna, newContract(t, api, newClient(t, api, anna), "1000", true), 72*time.Hour) // neither
+	// Commercials are also given event:update_assigned, and Bill runs one
+	// of Anna's events (written to the tables: the API keeps supports in
+	// the support department).
+	for _, sql := range []string{
+		`INSERT INTO role_permissions (role, permission) VALUES ('commercial', 'event:update_assigned')`,
+		`UPDATE events SET support_id = '` + billID + `' WHERE id = '` + assigned + `'`,
+	} {
+		if _, err := api.Pool.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := api.Do(apitest.Request{Method: "GET", Path: feedPath(t, api, bill)})
+	expectFeed(t, res, http.StatusOK)
+	_, got := parseFeed(t, res.Body)
+	var uids []string
+	for _, e := range got {
+		uids = append(uids, e.UID)
+	}
+	if diff := cmp.Diff([]string{assigned + "@epic-events", own + "@epic-events"}, uids); diff != "" {
+		t.Errorf("UIDs (-want +got):\n%s", diff)
+	}
+}
