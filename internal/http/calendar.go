@@ -65,7 +65,8 @@ func (s *server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	requestInfoFrom(r.Context()).collaboratorID = feed.OwnerID.String()
-	tag := feedETag(feed)
+	descriptions := eventDescriptions(feed.Events)
+	tag := feedETag(feed, descriptions)
 	h := w.Header()
 	h.Set("ETag", tag)
 	// Private: the URL is a secret, so no shared cache may keep the body;
@@ -82,7 +83,7 @@ func (s *server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 	// The headers leave now, without a length: the body streams, and a
 	// HEAD gets the very headers a GET does, however short the calendar.
 	_ = http.NewResponseController(w).Flush()
-	if err := writeFeed(w, feed); err != nil {
+	if err := writeFeed(w, feed, descriptions); err != nil {
 		// The status is out; the client sees a cut body. The log line
 		// says why, unless the client went away.
 		if r.Context().Err() == nil {
@@ -107,7 +108,7 @@ func noneMatch(header, tag string) bool {
 	return false
 }
 
-// feedCut and feedDescription are the calendar's X-WR-CALDESC.
+// feedDescription and feedCutDescription are the calendar's X-WR-CALDESC.
 const feedDescription = "Your Epic Events events, from 30 days ago to two years ahead, soonest first."
 
 func feedCutDescription() string {
@@ -115,17 +116,33 @@ func feedCutDescription() string {
 		" events, soonest first: later events in the two years ahead are not shown."
 }
 
+// eventDescriptions are the VEVENTs' DESCRIPTIONs, made once for the
+// ETag and the body, each time zone loaded once.
+func eventDescriptions(events []service.Event) []string {
+	zones := map[string]*time.Location{}
+	out := make([]string, len(events))
+	for i, e := range events {
+		loc, ok := zones[e.Timezone]
+		if !ok {
+			var err error
+			if loc, err = time.LoadLocation(e.Timezone); err != nil {
+				loc = time.UTC // the API only stores names it can load
+			}
+			zones[e.Timezone] = loc
+		}
+		out[i] = eventDescription(e, loc)
+	}
+	return out
+}
+
 // eventDescription is a VEVENT's DESCRIPTION: who and how many, in the
 // event's own time zone, then the notes.
-func eventDescription(e service.Event) string {
+func eventDescription(e service.Event, loc *time.Location) string {
 	support := "none yet"
 	if e.Support != nil {
 		support = e.Support.FullName
 	}
-	local := e.StartAt.UTC().Format("2006-01-02 15:04 MST")
-	if loc, err := time.LoadLocation(e.Timezone); err == nil {
-		local = e.StartAt.In(loc).Format("2006-01-02 15:04 MST")
-	}
+	local := e.StartAt.In(loc).Format("2006-01-02 15:04 MST")
 	d := fmt.Sprintf("Client: %s\nPhone: %s\nAttendees: %d\nSupport: %s\nLocal start: %s (%s)",
 		e.Client.FullName, e.Client.Phone, e.Attendees, support, local, e.Timezone)
 	if e.Notes != "" {
@@ -135,7 +152,7 @@ func eventDescription(e service.Event) string {
 }
 
 // writeFeed writes the calendar, event by event.
-func writeFeed(out http.ResponseWriter, feed service.Feed) error {
+func writeFeed(out http.ResponseWriter, feed service.Feed, descriptions []string) error {
 	w := ical.NewWriter(out)
 	w.Raw("BEGIN", "VCALENDAR")
 	w.Raw("VERSION", "2.0")
@@ -148,7 +165,7 @@ func writeFeed(out http.ResponseWriter, feed service.Feed) error {
 	} else {
 		w.Text("X-WR-CALDESC", feedDescription)
 	}
-	for _, e := range feed.Events {
+	for i, e := range feed.Events {
 		w.Raw("BEGIN", "VEVENT")
 		w.Text("UID", e.ID.String()+"@epic-events")
 		w.Raw("SEQUENCE", strconv.Itoa(int(e.Version)-1))
@@ -159,7 +176,7 @@ func writeFeed(out http.ResponseWriter, feed service.Feed) error {
 		w.Time("DTEND", e.EndAt)
 		w.Text("SUMMARY", e.Name)
 		w.Text("LOCATION", e.Location)
-		w.Text("DESCRIPTION", eventDescription(e))
+		w.Text("DESCRIPTION", descriptions[i])
 		w.Raw("END", "VEVENT")
 	}
 	w.Raw("END", "VCALENDAR")
@@ -169,7 +186,7 @@ func writeFeed(out http.ResponseWriter, feed service.Feed) error {
 // feedETag digests every value the body shows (an event's own fields move
 // its version, but its client's and support's names do not), length-
 // prefixed so that no two feeds share an encoding.
-func feedETag(feed service.Feed) string {
+func feedETag(feed service.Feed, descriptions []string) string {
 	h := sha256.New()
 	field := func(s string) {
 		var n [8]byte
@@ -178,7 +195,7 @@ func feedETag(feed service.Feed) string {
 		h.Write([]byte(s))
 	}
 	field(strconv.FormatBool(feed.Cut))
-	for _, e := range feed.Events {
+	for i, e := range feed.Events {
 		field(e.ID.String())
 		field(strconv.Itoa(int(e.Version)))
 		field(ical.FormatTime(e.UpdatedAt))
@@ -187,7 +204,7 @@ func feedETag(feed service.Feed) string {
 		field(ical.FormatTime(e.EndAt))
 		field(e.Name)
 		field(e.Location)
-		field(eventDescription(e))
+		field(descriptions[i])
 	}
 	return `W/"` + digestHex(h) + `"`
 }
