@@ -134,6 +134,30 @@ login anna anna-chooses-a-long-one
 ANNA=$token
 call 200 valid "Anna reads /v1/me" "$API/v1/me" -H "Authorization: Bearer $ANNA"
 
+echo "== the README's personal access token and calendar feed"
+call 201 valid "Anna makes a token" "$API/v1/me/tokens" -H "Authorization: Bearer $ANNA" "${json[@]}" \
+  -d '{"name": "nightly export", "scopes": ["client:read", "event:read"], "expires_in_days": 30}'
+PAT=$(field .token)
+PAT_ID=$(field .id)
+call 200 valid "the token lists events" "$API/v1/events?commercial=me" -H "Authorization: Bearer $PAT"
+call 200 valid "the token's permissions" "$API/v1/me" -H "Authorization: Bearer $PAT"
+call 403 valid "a token cannot make tokens" "$API/v1/me/tokens" -H "Authorization: Bearer $PAT" "${json[@]}" \
+  -d '{"name": "minted", "scopes": ["client:read"]}'
+call 200 valid "Anna's tokens" "$API/v1/me/tokens" -H "Authorization: Bearer $ANNA"
+call 200 valid "management lists Anna's tokens" "$API/v1/collaborators/$ANNA_ID/tokens" -H "Authorization: Bearer $TOKEN"
+call 204 valid "Anna revokes it" -X DELETE "$API/v1/me/tokens/$PAT_ID" -H "Authorization: Bearer $ANNA"
+call 401 valid "the revoked token" "$API/v1/events" -H "Authorization: Bearer $PAT"
+call 201 valid "Anna makes a calendar feed" -X POST "$API/v1/me/calendar" -H "Authorization: Bearer $ANNA"
+FEED_URL=$(field .url)
+FEED_PATH="/calendar/${FEED_URL##*/calendar/}"
+call 200 valid "Anna's feed status" "$API/v1/me/calendar" -H "Authorization: Bearer $ANNA"
+call 200 valid "a calendar app reads the feed" "$API$FEED_PATH"
+grep -q '^BEGIN:VCALENDAR' "$work/body" || fail "the feed is not a calendar"
+FEED_ETAG=$(tr -d '\r' <"$work/headers" | sed -n 's/^etag: //Ip')
+call 304 valid "and revalidates it" "$API$FEED_PATH" -H "If-None-Match: $FEED_ETAG"
+call 204 valid "Anna ends the feed" -X DELETE "$API/v1/me/calendar" -H "Authorization: Bearer $ANNA"
+call 404 valid "the ended feed" "$API$FEED_PATH"
+
 echo "== the README's workflow"
 MANAGER=$TOKEN
 call 201 valid "create Bill (commercial)" "$API/v1/collaborators" -H "Authorization: Bearer $MANAGER" "${json[@]}" \

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -28,12 +29,15 @@ type config struct {
 	LogFormat          string
 	CORSAllowedOrigins []string
 	TrustedProxies     []netip.Prefix
-	AccessTokenTTL     time.Duration
-	RefreshTokenTTL    time.Duration
-	BcryptCost         int
-	RequestTimeout     time.Duration
-	ShutdownDelay      time.Duration
-	ShutdownTimeout    time.Duration
+	// PublicBaseURL prefixes the URLs the API hands out (calendar feeds);
+	// the Host header is never used for them.
+	PublicBaseURL   string
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	BcryptCost      int
+	RequestTimeout  time.Duration
+	ShutdownDelay   time.Duration
+	ShutdownTimeout time.Duration
 
 	// Login throttling (SPEC §4); see service.LoginLimits.
 	LoginLockoutThreshold int
@@ -213,6 +217,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			e.fail("DATABASE_URL", "%v", err)
 		}
 	}
+	c.PublicBaseURL = publicBaseURL(e, c.HTTPAddr)
 	c.CORSAllowedOrigins = e.list("CORS_ALLOWED_ORIGINS")
 	for _, p := range e.list("TRUSTED_PROXIES") {
 		prefix, err := netip.ParsePrefix(p)
@@ -280,4 +285,26 @@ func databaseURLWithPassword(dsn, password string) (string, error) {
 	}
 	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(password)
 	return dsn + " password='" + quoted + "'", nil
+}
+
+// publicBaseURL reads PUBLIC_BASE_URL: an http or https URL with a host
+// and no query or fragment, kept without its trailing slash. It defaults
+// to http://localhost:<port of HTTP_ADDR>.
+func publicBaseURL(e *envReader, httpAddr string) string {
+	v := e.str("PUBLIC_BASE_URL", "")
+	if v == "" {
+		_, port, err := net.SplitHostPort(httpAddr)
+		if err != nil || port == "" {
+			port = "8080"
+		}
+		return "http://localhost:" + port
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.HasSuffix(v, "#") {
+		// The value is not quoted: it might carry credentials.
+		e.fail("PUBLIC_BASE_URL", "must be an http:// or https:// URL with a host, and no user, query or fragment, such as https://crm.example.com")
+		return ""
+	}
+	return strings.TrimRight(v, "/")
 }

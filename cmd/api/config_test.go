@@ -187,3 +187,28 @@ func TestBadSentryDSNStopsTheStartWithoutQuotingIt(t *testing.T) {
 		t.Fatalf("start with a bad DSN: %v", err)
 	}
 }
+
+// PUBLIC_BASE_URL defaults to localhost on HTTP_ADDR's port, loses a
+// trailing slash, and must be an http(s) URL with a host and no query.
+func TestConfigPublicBaseURL(t *testing.T) {
+	for _, c := range []struct{ addr, value, want string }{
+		{"", "", "http://localhost:8080"},
+		{"127.0.0.1:9000", "", "http://localhost:9000"},
+		{":8081", "", "http://localhost:8081"},
+		{"", "https://crm.example.com/", "https://crm.example.com"},
+		{"", "https://example.com/crm", "https://example.com/crm"},
+		{"", "http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+	} {
+		cfg, err := loadConfig(envOf(map[string]string{"HTTP_ADDR": c.addr, "PUBLIC_BASE_URL": c.value}))
+		if err != nil || cfg.PublicBaseURL != c.want {
+			t.Errorf("HTTP_ADDR %q PUBLIC_BASE_URL %q: %q, %v; want %q", c.addr, c.value, cfg.PublicBaseURL, err, c.want)
+		}
+	}
+	for _, bad := range []string{"crm.example.com", "ftp://crm.example.com", "https://", "https://crm.example.com/?a=1",
+		"https://crm.example.com/#x", "https://user:pw@crm.example.com"} {
+		_, err := loadConfig(envOf(map[string]string{"PUBLIC_BASE_URL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
+			t.Errorf("PUBLIC_BASE_URL %q: %v", bad, err)
+		}
+	}
+}

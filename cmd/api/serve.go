@@ -225,6 +225,9 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		Idempotency: service.NewIdempotencyService(deps),
 		History:     service.NewHistoryService(deps),
 		OpenAPI:     epicevents.OpenAPI,
+
+		Tokens:    service.NewTokenService(deps),
+		Calendars: service.NewCalendarService(deps, cfg.PublicBaseURL),
 	})
 	a.embedded = embedded
 	return a, nil

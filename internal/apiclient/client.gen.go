@@ -154,6 +154,7 @@ const (
 	ProblemTypeUrnEpicEventsProblemIdempotencyKeyReused      ProblemType = "urn:epic-events:problem:idempotency-key-reused"
 	ProblemTypeUrnEpicEventsProblemInternal                  ProblemType = "urn:epic-events:problem:internal"
 	ProblemTypeUrnEpicEventsProblemLastManager               ProblemType = "urn:epic-events:problem:last-manager"
+	ProblemTypeUrnEpicEventsProblemLimitReached              ProblemType = "urn:epic-events:problem:limit-reached"
 	ProblemTypeUrnEpicEventsProblemMalformedRequest          ProblemType = "urn:epic-events:problem:malformed-request"
 	ProblemTypeUrnEpicEventsProblemMethodNotAllowed          ProblemType = "urn:epic-events:problem:method-not-allowed"
 	ProblemTypeUrnEpicEventsProblemNotFound                  ProblemType = "urn:epic-events:problem:not-found"
@@ -188,6 +189,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeUrnEpicEventsProblemInternal:
 		return true
 	case ProblemTypeUrnEpicEventsProblemLastManager:
+		return true
+	case ProblemTypeUrnEpicEventsProblemLimitReached:
 		return true
 	case ProblemTypeUrnEpicEventsProblemMalformedRequest:
 		return true
@@ -268,6 +271,36 @@ const (
 func (e ProblemInternalType) Valid() bool {
 	switch e {
 	case ProblemInternalTypeUrnEpicEventsProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemLimitReachedStatus.
+const (
+	ProblemLimitReachedStatusN409 ProblemLimitReachedStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the ProblemLimitReachedStatus enum.
+func (e ProblemLimitReachedStatus) Valid() bool {
+	switch e {
+	case ProblemLimitReachedStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemLimitReachedType.
+const (
+	ProblemLimitReachedTypeUrnEpicEventsProblemLimitReached ProblemLimitReachedType = "urn:epic-events:problem:limit-reached"
+)
+
+// Valid indicates whether the value is a known member of the ProblemLimitReachedType enum.
+func (e ProblemLimitReachedType) Valid() bool {
+	switch e {
+	case ProblemLimitReachedTypeUrnEpicEventsProblemLimitReached:
 		return true
 	default:
 		return false
@@ -847,6 +880,21 @@ func (e UpdateCollaborator409ApplicationProblemPlusJSONResponseBodyType) Valid()
 	}
 }
 
+// Defines values for ListCollaboratorTokensParamsSort.
+const (
+	ListCollaboratorTokensParamsSortMinusCreatedAt ListCollaboratorTokensParamsSort = "-created_at"
+)
+
+// Valid indicates whether the value is a known member of the ListCollaboratorTokensParamsSort enum.
+func (e ListCollaboratorTokensParamsSort) Valid() bool {
+	switch e {
+	case ListCollaboratorTokensParamsSortMinusCreatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListContractsParamsSort.
 const (
 	ListContractsParamsSortMinusAmountDue ListContractsParamsSort = "-amount_due"
@@ -1006,6 +1054,21 @@ func (e UpdateEvent409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	}
 }
 
+// Defines values for ListMyTokensParamsSort.
+const (
+	ListMyTokensParamsSortMinusCreatedAt ListMyTokensParamsSort = "-created_at"
+)
+
+// Valid indicates whether the value is a known member of the ListMyTokensParamsSort enum.
+func (e ListMyTokensParamsSort) Valid() bool {
+	switch e {
+	case ListMyTokensParamsSortMinusCreatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Amount An amount as returned, always with two decimals.
 //
 // Examples: 15000.00
@@ -1015,6 +1078,24 @@ type Amount = string
 //
 // Examples: 15000, 5000.5
 type AmountInput = string
+
+// CalendarFeedCreated defines model for CalendarFeedCreated.
+type CalendarFeedCreated struct {
+	// CreatedAt An RFC 3339 instant, in UTC.
+	CreatedAt Instant `json:"created_at"`
+
+	// Url The private subscription URL, shown this once.
+	Url string `json:"url"`
+}
+
+// CalendarFeedStatus defines model for CalendarFeedStatus.
+type CalendarFeedStatus struct {
+	Active    bool                       `json:"active"`
+	CreatedAt nullable.Nullable[Instant] `json:"created_at"`
+
+	// LastUsedAt The last opening of the feed (written at most once a minute).
+	LastUsedAt nullable.Nullable[Instant] `json:"last_used_at"`
+}
 
 // Client defines model for Client.
 type Client struct {
@@ -1499,6 +1580,64 @@ type Permission string
 // PersonName Letters (any script), spaces, hyphens and apostrophes; not only spaces.
 type PersonName = string
 
+// PersonalAccessToken defines model for PersonalAccessToken.
+type PersonalAccessToken struct {
+	// CreatedAt An RFC 3339 instant, in UTC.
+	CreatedAt Instant `json:"created_at"`
+
+	// ExpiresAt An RFC 3339 instant, in UTC.
+	ExpiresAt Instant `json:"expires_at"`
+
+	// Id Examples: 5b0e2a4c-6a3f-4c1e-9d2b-8f1a7c3e9b01
+	Id Id `json:"id"`
+
+	// LastUsedAt The last request made with it, to the minute (written at most once a minute); `null` if never used.
+	LastUsedAt nullable.Nullable[Instant] `json:"last_used_at"`
+	Name       string                     `json:"name"`
+
+	// Scopes Sorted. What the token may do is these within its owner's current permissions.
+	Scopes []Permission `json:"scopes"`
+
+	// TokenPrefix The token's first 8 characters (`eet_` and 4), to recognise it.
+	TokenPrefix string `json:"token_prefix"`
+}
+
+// PersonalAccessTokenCreate defines model for PersonalAccessTokenCreate.
+type PersonalAccessTokenCreate struct {
+	ExpiresInDays *int   `json:"expires_in_days,omitempty"`
+	Name          string `json:"name"`
+
+	// Scopes Non-empty, no permission twice, each one you hold (`422`, field `scopes`).
+	Scopes []string `json:"scopes"`
+}
+
+// PersonalAccessTokenCreated A new token, with the token itself.
+type PersonalAccessTokenCreated struct {
+	// CreatedAt An RFC 3339 instant, in UTC.
+	CreatedAt Instant `json:"created_at"`
+
+	// ExpiresAt An RFC 3339 instant, in UTC.
+	ExpiresAt Instant `json:"expires_at"`
+
+	// Id Examples: 5b0e2a4c-6a3f-4c1e-9d2b-8f1a7c3e9b01
+	Id         Id                     `json:"id"`
+	LastUsedAt nullable.Nullable[any] `json:"last_used_at"`
+	Name       string                 `json:"name"`
+	Scopes     []Permission           `json:"scopes"`
+
+	// Token The token, shown this once: `Authorization: Bearer eet_…`.
+	Token       string `json:"token"`
+	TokenPrefix string `json:"token_prefix"`
+}
+
+// PersonalAccessTokenList defines model for PersonalAccessTokenList.
+type PersonalAccessTokenList struct {
+	Data []PersonalAccessToken `json:"data"`
+
+	// NextCursor Pass it as `cursor` for the next page; `null` on the last page.
+	NextCursor nullable.Nullable[NextCursor] `json:"next_cursor"`
+}
+
 // Phone 6 to 30 characters of digits, spaces and `+-().`, at least one of them a digit.
 type Phone = string
 
@@ -1509,7 +1648,7 @@ type Phone = string
 // `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
 // `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
 // `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503.
+// `rate-limited` 429, `internal` 500, `unavailable` 503, `limit-reached` 409.
 type Problem struct {
 	Detail string `json:"detail"`
 
@@ -1568,6 +1707,27 @@ type ProblemInternalStatus int
 
 // ProblemInternalType defines model for ProblemInternal.Type.
 type ProblemInternalType string
+
+// ProblemLimitReached A 409 problem: `limit-reached`.
+type ProblemLimitReached struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                    `json:"request_id"`
+	Status    ProblemLimitReachedStatus `json:"status"`
+	Title     string                    `json:"title"`
+	Type      ProblemLimitReachedType   `json:"type"`
+}
+
+// ProblemLimitReachedStatus defines model for ProblemLimitReached.Status.
+type ProblemLimitReachedStatus int
+
+// ProblemLimitReachedType defines model for ProblemLimitReached.Type.
+type ProblemLimitReachedType string
 
 // ProblemMalformedRequest A 400 problem: `malformed-request`.
 type ProblemMalformedRequest struct {
@@ -1856,6 +2016,9 @@ type ForbiddenOrNotOwner = ProblemForbidden
 // ForbiddenOrSelf A 403 problem: `forbidden`.
 type ForbiddenOrSelf = ProblemForbidden
 
+// ForbiddenToTokens A 403 problem: `forbidden`.
+type ForbiddenToTokens = ProblemForbidden
+
 // History defines model for History.
 type History = HistoryList
 
@@ -1891,6 +2054,17 @@ type Validation = ProblemValidation
 
 // ValidationOrKeyReused A 422 problem: `validation` or `idempotency-key-reused`.
 type ValidationOrKeyReused = ProblemValidationOrKeyReused
+
+// GetCalendarFeedParams defines parameters for GetCalendarFeed.
+type GetCalendarFeedParams struct {
+	// IfNoneMatch An `ETag` of an earlier answer (weak comparison), or `*`.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
 
 // GetDocsPageParams defines parameters for GetDocsPage.
 type GetDocsPageParams struct {
@@ -2161,6 +2335,33 @@ type ListCollaboratorHistoryParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// ListCollaboratorTokensParams defines parameters for ListCollaboratorTokens.
+type ListCollaboratorTokensParams struct {
+	Sort *ListCollaboratorTokensParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Limit Page size. Out of range is `422`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page, as is. It is bound to the collection, filters and sort it came from (`400` otherwise).
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListCollaboratorTokensParamsSort defines parameters for ListCollaboratorTokens.
+type ListCollaboratorTokensParamsSort string
+
+// RevokeCollaboratorTokenParams defines parameters for RevokeCollaboratorToken.
+type RevokeCollaboratorTokenParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
 // ListContractsParams defines parameters for ListContracts.
 type ListContractsParams struct {
 	ClientId *openapi_types.UUID `form:"client_id,omitempty" json:"client_id,omitempty"`
@@ -2351,8 +2552,67 @@ type GetMeParams struct {
 	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
 }
 
+// DeleteMyCalendarParams defines parameters for DeleteMyCalendar.
+type DeleteMyCalendarParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetMyCalendarParams defines parameters for GetMyCalendar.
+type GetMyCalendarParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// CreateMyCalendarParams defines parameters for CreateMyCalendar.
+type CreateMyCalendarParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
 // ChangePasswordParams defines parameters for ChangePassword.
 type ChangePasswordParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListMyTokensParams defines parameters for ListMyTokens.
+type ListMyTokensParams struct {
+	Sort *ListMyTokensParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Limit Page size. Out of range is `422`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page, as is. It is bound to the collection, filters and sort it came from (`400` otherwise).
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListMyTokensParamsSort defines parameters for ListMyTokens.
+type ListMyTokensParamsSort string
+
+// CreateTokenParams defines parameters for CreateToken.
+type CreateTokenParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// RevokeMyTokenParams defines parameters for RevokeMyToken.
+type RevokeMyTokenParams struct {
 	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
 	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
 	// problems and in the audit trail.
@@ -2391,6 +2651,9 @@ type UpdateEventJSONRequestBody = EventUpdate
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChange
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = PersonalAccessTokenCreate
 
 // AsCommercialFilterKeyword returns the union data inside the CommercialFilter as a CommercialFilterKeyword
 func (t CommercialFilter) AsCommercialFilterKeyword() (CommercialFilterKeyword, error) {
@@ -2590,6 +2853,29 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetCalendarFeed A collaborator's calendar (RFC 5545)
+	//
+	// For calendar apps: no `Authorization`, the URL is the secret (logs show the route's
+	// pattern, never the path). An unknown, replaced or ended feed is `404`, as is every
+	// feed of a deactivated or deleted collaborator. The calendar holds the events the
+	// owner's current permissions point at, starting from 30 days ago up to two years
+	// ahead, soonest first, at most 5,000 (a cut calendar says so in `X-WR-CALDESC`).
+	//
+	// Each `VEVENT` has `UID` `<event id>@epic-events`, `SEQUENCE` (the event's `version`
+	// − 1), `DTSTAMP` and `LAST-MODIFIED` (its `updated_at`), `CREATED`, `DTSTART` and
+	// `DTEND` in UTC, `SUMMARY` (its name), `LOCATION`, and a `DESCRIPTION` of these lines:
+	// `Client: <full name>`, `Phone: <phone>`, `Attendees: <n>`, `Support: <full name or
+	// "none yet">`, `Local start: <YYYY-MM-DD hh:mm> <zone abbreviation> (<time zone>)`,
+	// then, when there are notes, an empty line and the notes. Lines end in CRLF and fold
+	// at 75 octets on UTF-8 boundaries; text is escaped (CR and CRLF become `\n`).
+	//
+	// The body is streamed. Its weak `ETag` digests every value shown; `If-None-Match`
+	// with it answers `304`. `GET`, `HEAD` and `304` move the feed's `last_used_at`, at
+	// most once a minute. `Cache-Control: private, no-cache`.
+	//
+	// Corresponds with GET /calendar/{token}.ics (the `GetCalendarFeed` operationId).
+	GetCalendarFeed(ctx context.Context, token string, params *GetCalendarFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocsPage Interactive documentation
 	//
 	// A page that renders this document and can send requests. Its assets are served by this
@@ -2661,7 +2947,8 @@ type ClientInterface interface {
 
 	// Logout End the current session
 	//
-	// Revokes the session of the access token used (its refresh token too). Other sessions stay open.
+	// Revokes the session of the access token used (its refresh token too). Other sessions
+	// stay open. A personal access token is `403` (revoke it with `DELETE /v1/me/tokens/{id}`).
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2830,6 +3117,22 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/collaborators/{id}/history (the `ListCollaboratorHistory` operationId).
 	ListCollaboratorHistory(ctx context.Context, id PathId, params *ListCollaboratorHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCollaboratorTokens List a collaborator's personal access tokens
+	//
+	// As `GET /v1/me/tokens`, for any collaborator (deleted ones included). Needs
+	// `collaborator:update` (management) and a login session.
+	//
+	// Corresponds with GET /v1/collaborators/{id}/tokens (the `ListCollaboratorTokens` operationId).
+	ListCollaboratorTokens(ctx context.Context, id PathId, params *ListCollaboratorTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeCollaboratorToken Revoke a collaborator's token
+	//
+	// The token stops working at once, for good. Needs `collaborator:update` (management)
+	// and a login session.
+	//
+	// Corresponds with DELETE /v1/collaborators/{id}/tokens/{token_id} (the `RevokeCollaboratorToken` operationId).
+	RevokeCollaboratorToken(ctx context.Context, id PathId, tokenId openapi_types.UUID, params *RevokeCollaboratorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListContracts List contracts
 	//
 	// Needs `contract:read`.
@@ -2974,14 +3277,43 @@ type ClientInterface interface {
 
 	// GetMe The caller and their permissions
 	//
+	// Under a personal access token, `permissions` are the effective ones: the token's
+	// scopes within the permissions of the owner's current department.
+	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMyCalendar End the caller's calendar feed
+	//
+	// Its URL is `404` from then on. `204` also when there was none. Needs a login session.
+	//
+	// Corresponds with DELETE /v1/me/calendar (the `DeleteMyCalendar` operationId).
+	DeleteMyCalendar(ctx context.Context, params *DeleteMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMyCalendar Whether the caller has a calendar feed
+	//
+	// Never shows the feed's URL again. Needs a login session.
+	//
+	// Corresponds with GET /v1/me/calendar (the `GetMyCalendar` operationId).
+	GetMyCalendar(ctx context.Context, params *GetMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMyCalendar Make a new private calendar feed URL
+	//
+	// The answer holds the subscription URL (`PUBLIC_BASE_URL/calendar/eef_….ics`) this
+	// once. A second call replaces the URL: the old one is `404` from then on. The feed
+	// shows the events your permissions point at (every event with `event:update`, those
+	// you support with `event:update_assigned`, your clients' with `client:update_own`),
+	// from 30 days ago to two years ahead. Takes no body. Needs a login session.
+	//
+	// Corresponds with POST /v1/me/calendar (the `CreateMyCalendar` operationId).
+	CreateMyCalendar(ctx context.Context, params *CreateMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password
 	//
 	// Ends every other session of the caller; the current one stays. A wrong
 	// `current_password` is `422` (field `current_password`) and counts as a failed login
-	// for throttling (`429` once throttled).
+	// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+	// login session: a personal access token is `403`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2992,12 +3324,90 @@ type ClientInterface interface {
 	//
 	// Ends every other session of the caller; the current one stays. A wrong
 	// `current_password` is `422` (field `current_password`) and counts as a failed login
-	// for throttling (`429` once throttled).
+	// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+	// login session: a personal access token is `403`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyTokens List the caller's personal access tokens
+	//
+	// Newest first, expired tokens included (revoked ones are gone). Never shows a token,
+	// only its `token_prefix`. Needs a login session: a personal access token is `403`.
+	//
+	// Corresponds with GET /v1/me/tokens (the `ListMyTokens` operationId).
+	ListMyTokens(ctx context.Context, params *ListMyTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTokenWithBody Create a personal access token
+	//
+	// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+	// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+	// are permissions you hold; the token may then do what its scopes and your current
+	// department both allow. At most 50 unexpired tokens per collaborator (`409
+	// limit-reached`). Needs a login session: a personal access token is `403`.
+	// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateToken Create a personal access token
+	//
+	// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+	// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+	// are permissions you hold; the token may then do what its scopes and your current
+	// department both allow. At most 50 unexpired tokens per collaborator (`409
+	// limit-reached`). Needs a login session: a personal access token is `403`.
+	// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeMyToken Revoke one of the caller's tokens
+	//
+	// The token stops working at once, for good. Another collaborator's token, or one
+	// already revoked, is `404`. Needs a login session: a personal access token is `403`.
+	//
+	// Corresponds with DELETE /v1/me/tokens/{id} (the `RevokeMyToken` operationId).
+	RevokeMyToken(ctx context.Context, id PathId, params *RevokeMyTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCalendarFeed A collaborator's calendar (RFC 5545)
+//
+// For calendar apps: no `Authorization`, the URL is the secret (logs show the route's
+// pattern, never the path). An unknown, replaced or ended feed is `404`, as is every
+// feed of a deactivated or deleted collaborator. The calendar holds the events the
+// owner's current permissions point at, starting from 30 days ago up to two years
+// ahead, soonest first, at most 5,000 (a cut calendar says so in `X-WR-CALDESC`).
+//
+// Each `VEVENT` has `UID` `<event id>@epic-events`, `SEQUENCE` (the event's `version`
+// − 1), `DTSTAMP` and `LAST-MODIFIED` (its `updated_at`), `CREATED`, `DTSTART` and
+// `DTEND` in UTC, `SUMMARY` (its name), `LOCATION`, and a `DESCRIPTION` of these lines:
+// `Client: <full name>`, `Phone: <phone>`, `Attendees: <n>`, `Support: <full name or
+// "none yet">`, `Local start: <YYYY-MM-DD hh:mm> <zone abbreviation> (<time zone>)`,
+// then, when there are notes, an empty line and the notes. Lines end in CRLF and fold
+// at 75 octets on UTF-8 boundaries; text is escaped (CR and CRLF become `\n`).
+//
+// The body is streamed. Its weak `ETag` digests every value shown; `If-None-Match`
+// with it answers `304`. `GET`, `HEAD` and `304` move the feed's `last_used_at`, at
+// most once a minute. `Cache-Control: private, no-cache`.
+//
+// Corresponds with GET /calendar/{token}.ics (the `GetCalendarFeed` operationId).
+func (c *APIClient) GetCalendarFeed(ctx context.Context, token string, params *GetCalendarFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCalendarFeedRequest(c.Server, token, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetDocsPage Interactive documentation
@@ -3151,7 +3561,8 @@ func (c *APIClient) Login(ctx context.Context, params *LoginParams, body LoginJS
 
 // Logout End the current session
 //
-// Revokes the session of the access token used (its refresh token too). Other sessions stay open.
+// Revokes the session of the access token used (its refresh token too). Other sessions
+// stay open. A personal access token is `403` (revoke it with `DELETE /v1/me/tokens/{id}`).
 //
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *APIClient) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3500,6 +3911,42 @@ func (c *APIClient) ListCollaboratorHistory(ctx context.Context, id PathId, para
 	return c.Client.Do(req)
 }
 
+// ListCollaboratorTokens List a collaborator's personal access tokens
+//
+// As `GET /v1/me/tokens`, for any collaborator (deleted ones included). Needs
+// `collaborator:update` (management) and a login session.
+//
+// Corresponds with GET /v1/collaborators/{id}/tokens (the `ListCollaboratorTokens` operationId).
+func (c *APIClient) ListCollaboratorTokens(ctx context.Context, id PathId, params *ListCollaboratorTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCollaboratorTokensRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeCollaboratorToken Revoke a collaborator's token
+//
+// The token stops working at once, for good. Needs `collaborator:update` (management)
+// and a login session.
+//
+// Corresponds with DELETE /v1/collaborators/{id}/tokens/{token_id} (the `RevokeCollaboratorToken` operationId).
+func (c *APIClient) RevokeCollaboratorToken(ctx context.Context, id PathId, tokenId openapi_types.UUID, params *RevokeCollaboratorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeCollaboratorTokenRequest(c.Server, id, tokenId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListContracts List contracts
 //
 // Needs `contract:read`.
@@ -3784,9 +4231,67 @@ func (c *APIClient) ListEventHistory(ctx context.Context, id PathId, params *Lis
 
 // GetMe The caller and their permissions
 //
+// Under a personal access token, `permissions` are the effective ones: the token's
+// scopes within the permissions of the owner's current department.
+//
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *APIClient) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMyCalendar End the caller's calendar feed
+//
+// Its URL is `404` from then on. `204` also when there was none. Needs a login session.
+//
+// Corresponds with DELETE /v1/me/calendar (the `DeleteMyCalendar` operationId).
+func (c *APIClient) DeleteMyCalendar(ctx context.Context, params *DeleteMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMyCalendarRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMyCalendar Whether the caller has a calendar feed
+//
+// Never shows the feed's URL again. Needs a login session.
+//
+// Corresponds with GET /v1/me/calendar (the `GetMyCalendar` operationId).
+func (c *APIClient) GetMyCalendar(ctx context.Context, params *GetMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyCalendarRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMyCalendar Make a new private calendar feed URL
+//
+// The answer holds the subscription URL (`PUBLIC_BASE_URL/calendar/eef_….ics`) this
+// once. A second call replaces the URL: the old one is `404` from then on. The feed
+// shows the events your permissions point at (every event with `event:update`, those
+// you support with `event:update_assigned`, your clients' with `client:update_own`),
+// from 30 days ago to two years ahead. Takes no body. Needs a login session.
+//
+// Corresponds with POST /v1/me/calendar (the `CreateMyCalendar` operationId).
+func (c *APIClient) CreateMyCalendar(ctx context.Context, params *CreateMyCalendarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMyCalendarRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3801,7 +4306,8 @@ func (c *APIClient) GetMe(ctx context.Context, params *GetMeParams, reqEditors .
 //
 // Ends every other session of the caller; the current one stays. A wrong
 // `current_password` is `422` (field `current_password`) and counts as a failed login
-// for throttling (`429` once throttled).
+// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+// login session: a personal access token is `403`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3822,7 +4328,8 @@ func (c *APIClient) ChangePasswordWithBody(ctx context.Context, params *ChangePa
 //
 // Ends every other session of the caller; the current one stays. A wrong
 // `current_password` is `422` (field `current_password`) and counts as a failed login
-// for throttling (`429` once throttled).
+// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+// login session: a personal access token is `403`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3837,6 +4344,150 @@ func (c *APIClient) ChangePassword(ctx context.Context, params *ChangePasswordPa
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// ListMyTokens List the caller's personal access tokens
+//
+// Newest first, expired tokens included (revoked ones are gone). Never shows a token,
+// only its `token_prefix`. Needs a login session: a personal access token is `403`.
+//
+// Corresponds with GET /v1/me/tokens (the `ListMyTokens` operationId).
+func (c *APIClient) ListMyTokens(ctx context.Context, params *ListMyTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyTokensRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTokenWithBody Create a personal access token
+//
+// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+// are permissions you hold; the token may then do what its scopes and your current
+// department both allow. At most 50 unexpired tokens per collaborator (`409
+// limit-reached`). Needs a login session: a personal access token is `403`.
+// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *APIClient) CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateToken Create a personal access token
+//
+// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+// are permissions you hold; the token may then do what its scopes and your current
+// department both allow. At most 50 unexpired tokens per collaborator (`409
+// limit-reached`). Needs a login session: a personal access token is `403`.
+// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *APIClient) CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeMyToken Revoke one of the caller's tokens
+//
+// The token stops working at once, for good. Another collaborator's token, or one
+// already revoked, is `404`. Needs a login session: a personal access token is `403`.
+//
+// Corresponds with DELETE /v1/me/tokens/{id} (the `RevokeMyToken` operationId).
+func (c *APIClient) RevokeMyToken(ctx context.Context, id PathId, params *RevokeMyTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeMyTokenRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewGetCalendarFeedRequest constructs an http.Request for the GetCalendarFeed method
+func NewGetCalendarFeedRequest(server string, token string, params *GetCalendarFeedParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendar/%s.ics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetDocsPageRequest constructs an http.Request for the GetDocsPage method
@@ -5135,6 +5786,162 @@ func NewListCollaboratorHistoryRequest(server string, id PathId, params *ListCol
 	return req, nil
 }
 
+// NewListCollaboratorTokensRequest constructs an http.Request for the ListCollaboratorTokens method
+func NewListCollaboratorTokensRequest(server string, id PathId, params *ListCollaboratorTokensParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/collaborators/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeCollaboratorTokenRequest constructs an http.Request for the RevokeCollaboratorToken method
+func NewRevokeCollaboratorTokenRequest(server string, id PathId, tokenId openapi_types.UUID, params *RevokeCollaboratorTokenParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/collaborators/%s/tokens/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListContractsRequest constructs an http.Request for the ListContracts method
 func NewListContractsRequest(server string, params *ListContractsParams) (*http.Request, error) {
 	var err error
@@ -6035,6 +6842,132 @@ func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) 
 	return req, nil
 }
 
+// NewDeleteMyCalendarRequest constructs an http.Request for the DeleteMyCalendar method
+func NewDeleteMyCalendarRequest(server string, params *DeleteMyCalendarParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/calendar")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMyCalendarRequest constructs an http.Request for the GetMyCalendar method
+func NewGetMyCalendarRequest(server string, params *GetMyCalendarParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/calendar")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateMyCalendarRequest constructs an http.Request for the CreateMyCalendar method
+func NewCreateMyCalendarRequest(server string, params *CreateMyCalendarParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/calendar")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, params *ChangePasswordParams, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6071,6 +7004,203 @@ func NewChangePasswordRequestWithBody(server string, params *ChangePasswordParam
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListMyTokensRequest constructs an http.Request for the ListMyTokens method
+func NewListMyTokensRequest(server string, params *ListMyTokensParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateTokenRequest calls the generic CreateToken builder with application/json body
+func NewCreateTokenRequest(server string, params *CreateTokenParams, body CreateTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTokenRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateTokenRequestWithBody constructs an http.Request for the CreateToken method, with any body, and a specified content type
+func NewCreateTokenRequestWithBody(server string, params *CreateTokenParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeMyTokenRequest constructs an http.Request for the RevokeMyToken method
+func NewRevokeMyTokenRequest(server string, id PathId, params *RevokeMyTokenParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -6133,6 +7263,31 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// GetCalendarFeedWithResponse A collaborator's calendar (RFC 5545)
+	//
+	// For calendar apps: no `Authorization`, the URL is the secret (logs show the route's
+	// pattern, never the path). An unknown, replaced or ended feed is `404`, as is every
+	// feed of a deactivated or deleted collaborator. The calendar holds the events the
+	// owner's current permissions point at, starting from 30 days ago up to two years
+	// ahead, soonest first, at most 5,000 (a cut calendar says so in `X-WR-CALDESC`).
+	//
+	// Each `VEVENT` has `UID` `<event id>@epic-events`, `SEQUENCE` (the event's `version`
+	// − 1), `DTSTAMP` and `LAST-MODIFIED` (its `updated_at`), `CREATED`, `DTSTART` and
+	// `DTEND` in UTC, `SUMMARY` (its name), `LOCATION`, and a `DESCRIPTION` of these lines:
+	// `Client: <full name>`, `Phone: <phone>`, `Attendees: <n>`, `Support: <full name or
+	// "none yet">`, `Local start: <YYYY-MM-DD hh:mm> <zone abbreviation> (<time zone>)`,
+	// then, when there are notes, an empty line and the notes. Lines end in CRLF and fold
+	// at 75 octets on UTF-8 boundaries; text is escaped (CR and CRLF become `\n`).
+	//
+	// The body is streamed. Its weak `ETag` digests every value shown; `If-None-Match`
+	// with it answers `304`. `GET`, `HEAD` and `304` move the feed's `last_used_at`, at
+	// most once a minute. `Cache-Control: private, no-cache`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /calendar/{token}.ics (the `GetCalendarFeed` operationId).
+	GetCalendarFeedWithResponse(ctx context.Context, token string, params *GetCalendarFeedParams, reqEditors ...RequestEditorFn) (*GetCalendarFeedResponse, error)
 
 	// GetDocsPageWithResponse Interactive documentation
 	//
@@ -6217,7 +7372,8 @@ type ClientWithResponsesInterface interface {
 
 	// LogoutWithResponse End the current session
 	//
-	// Revokes the session of the access token used (its refresh token too). Other sessions stay open.
+	// Revokes the session of the access token used (its refresh token too). Other sessions
+	// stay open. A personal access token is `403` (revoke it with `DELETE /v1/me/tokens/{id}`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6402,6 +7558,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/collaborators/{id}/history (the `ListCollaboratorHistory` operationId).
 	ListCollaboratorHistoryWithResponse(ctx context.Context, id PathId, params *ListCollaboratorHistoryParams, reqEditors ...RequestEditorFn) (*ListCollaboratorHistoryResponse, error)
 
+	// ListCollaboratorTokensWithResponse List a collaborator's personal access tokens
+	//
+	// As `GET /v1/me/tokens`, for any collaborator (deleted ones included). Needs
+	// `collaborator:update` (management) and a login session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/collaborators/{id}/tokens (the `ListCollaboratorTokens` operationId).
+	ListCollaboratorTokensWithResponse(ctx context.Context, id PathId, params *ListCollaboratorTokensParams, reqEditors ...RequestEditorFn) (*ListCollaboratorTokensResponse, error)
+
+	// RevokeCollaboratorTokenWithResponse Revoke a collaborator's token
+	//
+	// The token stops working at once, for good. Needs `collaborator:update` (management)
+	// and a login session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/collaborators/{id}/tokens/{token_id} (the `RevokeCollaboratorToken` operationId).
+	RevokeCollaboratorTokenWithResponse(ctx context.Context, id PathId, tokenId openapi_types.UUID, params *RevokeCollaboratorTokenParams, reqEditors ...RequestEditorFn) (*RevokeCollaboratorTokenResponse, error)
+
 	// ListContractsWithResponse List contracts
 	//
 	// Needs `contract:read`.
@@ -6558,16 +7734,51 @@ type ClientWithResponsesInterface interface {
 
 	// GetMeWithResponse The caller and their permissions
 	//
+	// Under a personal access token, `permissions` are the effective ones: the token's
+	// scopes within the permissions of the owner's current department.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
+	// DeleteMyCalendarWithResponse End the caller's calendar feed
+	//
+	// Its URL is `404` from then on. `204` also when there was none. Needs a login session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/me/calendar (the `DeleteMyCalendar` operationId).
+	DeleteMyCalendarWithResponse(ctx context.Context, params *DeleteMyCalendarParams, reqEditors ...RequestEditorFn) (*DeleteMyCalendarResponse, error)
+
+	// GetMyCalendarWithResponse Whether the caller has a calendar feed
+	//
+	// Never shows the feed's URL again. Needs a login session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/calendar (the `GetMyCalendar` operationId).
+	GetMyCalendarWithResponse(ctx context.Context, params *GetMyCalendarParams, reqEditors ...RequestEditorFn) (*GetMyCalendarResponse, error)
+
+	// CreateMyCalendarWithResponse Make a new private calendar feed URL
+	//
+	// The answer holds the subscription URL (`PUBLIC_BASE_URL/calendar/eef_….ics`) this
+	// once. A second call replaces the URL: the old one is `404` from then on. The feed
+	// shows the events your permissions point at (every event with `event:update`, those
+	// you support with `event:update_assigned`, your clients' with `client:update_own`),
+	// from 30 days ago to two years ahead. Takes no body. Needs a login session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/calendar (the `CreateMyCalendar` operationId).
+	CreateMyCalendarWithResponse(ctx context.Context, params *CreateMyCalendarParams, reqEditors ...RequestEditorFn) (*CreateMyCalendarResponse, error)
+
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Ends every other session of the caller; the current one stays. A wrong
 	// `current_password` is `422` (field `current_password`) and counts as a failed login
-	// for throttling (`429` once throttled).
+	// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+	// login session: a personal access token is `403`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6578,12 +7789,168 @@ type ClientWithResponsesInterface interface {
 	//
 	// Ends every other session of the caller; the current one stays. A wrong
 	// `current_password` is `422` (field `current_password`) and counts as a failed login
-	// for throttling (`429` once throttled).
+	// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+	// login session: a personal access token is `403`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/me/password (the `ChangePassword` operationId).
 	ChangePasswordWithResponse(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ListMyTokensWithResponse List the caller's personal access tokens
+	//
+	// Newest first, expired tokens included (revoked ones are gone). Never shows a token,
+	// only its `token_prefix`. Needs a login session: a personal access token is `403`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/tokens (the `ListMyTokens` operationId).
+	ListMyTokensWithResponse(ctx context.Context, params *ListMyTokensParams, reqEditors ...RequestEditorFn) (*ListMyTokensResponse, error)
+
+	// CreateTokenWithBodyWithResponse Create a personal access token
+	//
+	// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+	// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+	// are permissions you hold; the token may then do what its scopes and your current
+	// department both allow. At most 50 unexpired tokens per collaborator (`409
+	// limit-reached`). Needs a login session: a personal access token is `403`.
+	// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// CreateTokenWithResponse Create a personal access token
+	//
+	// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+	// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+	// are permissions you hold; the token may then do what its scopes and your current
+	// department both allow. At most 50 unexpired tokens per collaborator (`409
+	// limit-reached`). Needs a login session: a personal access token is `403`.
+	// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+	CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// RevokeMyTokenWithResponse Revoke one of the caller's tokens
+	//
+	// The token stops working at once, for good. Another collaborator's token, or one
+	// already revoked, is `404`. Needs a login session: a personal access token is `403`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/me/tokens/{id} (the `RevokeMyToken` operationId).
+	RevokeMyTokenWithResponse(ctx context.Context, id PathId, params *RevokeMyTokenParams, reqEditors ...RequestEditorFn) (*RevokeMyTokenResponse, error)
+}
+
+// GetCalendarFeedResponse200Headers the declared response headers of an HTTP 200 response for GetCalendarFeed
+type GetCalendarFeedResponse200Headers struct {
+	ETag       string
+	XRequestId string
+}
+
+// GetCalendarFeedResponse304Headers the declared response headers of an HTTP 304 response for GetCalendarFeed
+type GetCalendarFeedResponse304Headers struct {
+	ETag       string
+	XRequestId string
+}
+
+// GetCalendarFeedResponse400Headers the declared response headers of an HTTP 400 response for GetCalendarFeed
+type GetCalendarFeedResponse400Headers struct {
+	XRequestId string
+}
+
+// GetCalendarFeedResponse404Headers the declared response headers of an HTTP 404 response for GetCalendarFeed
+type GetCalendarFeedResponse404Headers struct {
+	XRequestId string
+}
+
+// GetCalendarFeedResponse500Headers the declared response headers of an HTTP 500 response for GetCalendarFeed
+type GetCalendarFeedResponse500Headers struct {
+	XRequestId string
+}
+
+// GetCalendarFeedResponse503Headers the declared response headers of an HTTP 503 response for GetCalendarFeed
+type GetCalendarFeedResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetCalendarFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCalendarFeedResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetCalendarFeedResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCalendarFeedResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCalendarFeedResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCalendarFeedResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCalendarFeedResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCalendarFeedResponse) GetApplicationproblemJSON400() *MalformedRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCalendarFeedResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCalendarFeedResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCalendarFeedResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCalendarFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCalendarFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCalendarFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCalendarFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetDocsPageResponse200Headers the declared response headers of an HTTP 200 response for GetDocsPage
@@ -7141,6 +8508,11 @@ type LogoutResponse401Headers struct {
 	XRequestId      string
 }
 
+// LogoutResponse403Headers the declared response headers of an HTTP 403 response for Logout
+type LogoutResponse403Headers struct {
+	XRequestId string
+}
+
 // LogoutResponse500Headers the declared response headers of an HTTP 500 response for Logout
 type LogoutResponse500Headers struct {
 	XRequestId string
@@ -7157,6 +8529,8 @@ type LogoutResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -7165,6 +8539,8 @@ type LogoutResponse struct {
 	Headers204 *LogoutResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *LogoutResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -7174,6 +8550,11 @@ type LogoutResponse struct {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthenticated {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -9210,6 +10591,267 @@ func (r ListCollaboratorHistoryResponse) ContentType() string {
 	return ""
 }
 
+// ListCollaboratorTokensResponse200Headers the declared response headers of an HTTP 200 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse200Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse400Headers the declared response headers of an HTTP 400 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse400Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse401Headers the declared response headers of an HTTP 401 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListCollaboratorTokensResponse403Headers the declared response headers of an HTTP 403 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse403Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse404Headers the declared response headers of an HTTP 404 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse404Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse422Headers the declared response headers of an HTTP 422 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse422Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse500Headers the declared response headers of an HTTP 500 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse500Headers struct {
+	XRequestId string
+}
+
+// ListCollaboratorTokensResponse503Headers the declared response headers of an HTTP 503 response for ListCollaboratorTokens
+type ListCollaboratorTokensResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListCollaboratorTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PersonalAccessTokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCollaboratorTokensResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCollaboratorTokensResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCollaboratorTokensResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCollaboratorTokensResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCollaboratorTokensResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListCollaboratorTokensResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCollaboratorTokensResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCollaboratorTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCollaboratorTokensResponse) GetJSON200() *PersonalAccessTokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCollaboratorTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCollaboratorTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCollaboratorTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCollaboratorTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCollaboratorTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeCollaboratorTokenResponse204Headers the declared response headers of an HTTP 204 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse204Headers struct {
+	XRequestId string
+}
+
+// RevokeCollaboratorTokenResponse401Headers the declared response headers of an HTTP 401 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RevokeCollaboratorTokenResponse403Headers the declared response headers of an HTTP 403 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse403Headers struct {
+	XRequestId string
+}
+
+// RevokeCollaboratorTokenResponse404Headers the declared response headers of an HTTP 404 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse404Headers struct {
+	XRequestId string
+}
+
+// RevokeCollaboratorTokenResponse500Headers the declared response headers of an HTTP 500 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse500Headers struct {
+	XRequestId string
+}
+
+// RevokeCollaboratorTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeCollaboratorToken
+type RevokeCollaboratorTokenResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type RevokeCollaboratorTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *RevokeCollaboratorTokenResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeCollaboratorTokenResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeCollaboratorTokenResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeCollaboratorTokenResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeCollaboratorTokenResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeCollaboratorTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeCollaboratorTokenResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeCollaboratorTokenResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeCollaboratorTokenResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeCollaboratorTokenResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeCollaboratorTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeCollaboratorTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeCollaboratorTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeCollaboratorTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeCollaboratorTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListContractsResponse200Headers the declared response headers of an HTTP 200 response for ListContracts
 type ListContractsResponse200Headers struct {
 	XRequestId string
@@ -10971,6 +12613,318 @@ func (r GetMeResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMyCalendarResponse204Headers the declared response headers of an HTTP 204 response for DeleteMyCalendar
+type DeleteMyCalendarResponse204Headers struct {
+	XRequestId string
+}
+
+// DeleteMyCalendarResponse401Headers the declared response headers of an HTTP 401 response for DeleteMyCalendar
+type DeleteMyCalendarResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DeleteMyCalendarResponse403Headers the declared response headers of an HTTP 403 response for DeleteMyCalendar
+type DeleteMyCalendarResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteMyCalendarResponse500Headers the declared response headers of an HTTP 500 response for DeleteMyCalendar
+type DeleteMyCalendarResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteMyCalendarResponse503Headers the declared response headers of an HTTP 503 response for DeleteMyCalendar
+type DeleteMyCalendarResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type DeleteMyCalendarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteMyCalendarResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMyCalendarResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteMyCalendarResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteMyCalendarResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMyCalendarResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMyCalendarResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMyCalendarResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteMyCalendarResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteMyCalendarResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMyCalendarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMyCalendarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMyCalendarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMyCalendarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMyCalendarResponse200Headers the declared response headers of an HTTP 200 response for GetMyCalendar
+type GetMyCalendarResponse200Headers struct {
+	XRequestId string
+}
+
+// GetMyCalendarResponse401Headers the declared response headers of an HTTP 401 response for GetMyCalendar
+type GetMyCalendarResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetMyCalendarResponse403Headers the declared response headers of an HTTP 403 response for GetMyCalendar
+type GetMyCalendarResponse403Headers struct {
+	XRequestId string
+}
+
+// GetMyCalendarResponse500Headers the declared response headers of an HTTP 500 response for GetMyCalendar
+type GetMyCalendarResponse500Headers struct {
+	XRequestId string
+}
+
+// GetMyCalendarResponse503Headers the declared response headers of an HTTP 503 response for GetMyCalendar
+type GetMyCalendarResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetMyCalendarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CalendarFeedStatus
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMyCalendarResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMyCalendarResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMyCalendarResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMyCalendarResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMyCalendarResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMyCalendarResponse) GetJSON200() *CalendarFeedStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMyCalendarResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMyCalendarResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMyCalendarResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMyCalendarResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMyCalendarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMyCalendarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMyCalendarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMyCalendarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateMyCalendarResponse201Headers the declared response headers of an HTTP 201 response for CreateMyCalendar
+type CreateMyCalendarResponse201Headers struct {
+	Location   string
+	XRequestId string
+}
+
+// CreateMyCalendarResponse401Headers the declared response headers of an HTTP 401 response for CreateMyCalendar
+type CreateMyCalendarResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateMyCalendarResponse403Headers the declared response headers of an HTTP 403 response for CreateMyCalendar
+type CreateMyCalendarResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateMyCalendarResponse500Headers the declared response headers of an HTTP 500 response for CreateMyCalendar
+type CreateMyCalendarResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateMyCalendarResponse503Headers the declared response headers of an HTTP 503 response for CreateMyCalendar
+type CreateMyCalendarResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type CreateMyCalendarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CalendarFeedCreated
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateMyCalendarResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateMyCalendarResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateMyCalendarResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateMyCalendarResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateMyCalendarResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateMyCalendarResponse) GetJSON201() *CalendarFeedCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMyCalendarResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMyCalendarResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateMyCalendarResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateMyCalendarResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMyCalendarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMyCalendarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMyCalendarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMyCalendarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChangePasswordResponse204Headers the declared response headers of an HTTP 204 response for ChangePassword
 type ChangePasswordResponse204Headers struct {
 	XRequestId string
@@ -10985,6 +12939,11 @@ type ChangePasswordResponse400Headers struct {
 type ChangePasswordResponse401Headers struct {
 	WWWAuthenticate string
 	XRequestId      string
+}
+
+// ChangePasswordResponse403Headers the declared response headers of an HTTP 403 response for ChangePassword
+type ChangePasswordResponse403Headers struct {
+	XRequestId string
 }
 
 // ChangePasswordResponse413Headers the declared response headers of an HTTP 413 response for ChangePassword
@@ -11026,6 +12985,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON400 *MalformedRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -11044,6 +13005,8 @@ type ChangePasswordResponse struct {
 	Headers400 *ChangePasswordResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ChangePasswordResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ChangePasswordResponse403Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *ChangePasswordResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -11066,6 +13029,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *MalformedRequest
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthenticated {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -11125,6 +13093,461 @@ func (r ChangePasswordResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// ListMyTokensResponse200Headers the declared response headers of an HTTP 200 response for ListMyTokens
+type ListMyTokensResponse200Headers struct {
+	XRequestId string
+}
+
+// ListMyTokensResponse400Headers the declared response headers of an HTTP 400 response for ListMyTokens
+type ListMyTokensResponse400Headers struct {
+	XRequestId string
+}
+
+// ListMyTokensResponse401Headers the declared response headers of an HTTP 401 response for ListMyTokens
+type ListMyTokensResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListMyTokensResponse403Headers the declared response headers of an HTTP 403 response for ListMyTokens
+type ListMyTokensResponse403Headers struct {
+	XRequestId string
+}
+
+// ListMyTokensResponse422Headers the declared response headers of an HTTP 422 response for ListMyTokens
+type ListMyTokensResponse422Headers struct {
+	XRequestId string
+}
+
+// ListMyTokensResponse500Headers the declared response headers of an HTTP 500 response for ListMyTokens
+type ListMyTokensResponse500Headers struct {
+	XRequestId string
+}
+
+// ListMyTokensResponse503Headers the declared response headers of an HTTP 503 response for ListMyTokens
+type ListMyTokensResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListMyTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PersonalAccessTokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMyTokensResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMyTokensResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyTokensResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListMyTokensResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListMyTokensResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyTokensResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMyTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyTokensResponse) GetJSON200() *PersonalAccessTokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMyTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTokenResponse201Headers the declared response headers of an HTTP 201 response for CreateToken
+type CreateTokenResponse201Headers struct {
+	Location   string
+	XRequestId string
+}
+
+// CreateTokenResponse400Headers the declared response headers of an HTTP 400 response for CreateToken
+type CreateTokenResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse401Headers the declared response headers of an HTTP 401 response for CreateToken
+type CreateTokenResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateTokenResponse403Headers the declared response headers of an HTTP 403 response for CreateToken
+type CreateTokenResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse409Headers the declared response headers of an HTTP 409 response for CreateToken
+type CreateTokenResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse413Headers the declared response headers of an HTTP 413 response for CreateToken
+type CreateTokenResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse415Headers the declared response headers of an HTTP 415 response for CreateToken
+type CreateTokenResponse415Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse422Headers the declared response headers of an HTTP 422 response for CreateToken
+type CreateTokenResponse422Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse500Headers the declared response headers of an HTTP 500 response for CreateToken
+type CreateTokenResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateTokenResponse503Headers the declared response headers of an HTTP 503 response for CreateToken
+type CreateTokenResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type CreateTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PersonalAccessTokenCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ProblemLimitReached
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateTokenResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateTokenResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateTokenResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateTokenResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateTokenResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateTokenResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateTokenResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateTokenResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateTokenResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateTokenResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTokenResponse) GetJSON201() *PersonalAccessTokenCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON400() *MalformedRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON409() *ProblemLimitReached {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeMyTokenResponse204Headers the declared response headers of an HTTP 204 response for RevokeMyToken
+type RevokeMyTokenResponse204Headers struct {
+	XRequestId string
+}
+
+// RevokeMyTokenResponse401Headers the declared response headers of an HTTP 401 response for RevokeMyToken
+type RevokeMyTokenResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RevokeMyTokenResponse403Headers the declared response headers of an HTTP 403 response for RevokeMyToken
+type RevokeMyTokenResponse403Headers struct {
+	XRequestId string
+}
+
+// RevokeMyTokenResponse404Headers the declared response headers of an HTTP 404 response for RevokeMyToken
+type RevokeMyTokenResponse404Headers struct {
+	XRequestId string
+}
+
+// RevokeMyTokenResponse500Headers the declared response headers of an HTTP 500 response for RevokeMyToken
+type RevokeMyTokenResponse500Headers struct {
+	XRequestId string
+}
+
+// RevokeMyTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeMyToken
+type RevokeMyTokenResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type RevokeMyTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ForbiddenToTokens
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *RevokeMyTokenResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeMyTokenResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeMyTokenResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeMyTokenResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeMyTokenResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeMyTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeMyTokenResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeMyTokenResponse) GetApplicationproblemJSON403() *ForbiddenToTokens {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeMyTokenResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeMyTokenResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeMyTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeMyTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeMyTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeMyTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeMyTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCalendarFeedWithResponse A collaborator's calendar (RFC 5545)
+//
+// For calendar apps: no `Authorization`, the URL is the secret (logs show the route's
+// pattern, never the path). An unknown, replaced or ended feed is `404`, as is every
+// feed of a deactivated or deleted collaborator. The calendar holds the events the
+// owner's current permissions point at, starting from 30 days ago up to two years
+// ahead, soonest first, at most 5,000 (a cut calendar says so in `X-WR-CALDESC`).
+//
+// Each `VEVENT` has `UID` `<event id>@epic-events`, `SEQUENCE` (the event's `version`
+// − 1), `DTSTAMP` and `LAST-MODIFIED` (its `updated_at`), `CREATED`, `DTSTART` and
+// `DTEND` in UTC, `SUMMARY` (its name), `LOCATION`, and a `DESCRIPTION` of these lines:
+// `Client: <full name>`, `Phone: <phone>`, `Attendees: <n>`, `Support: <full name or
+// "none yet">`, `Local start: <YYYY-MM-DD hh:mm> <zone abbreviation> (<time zone>)`,
+// then, when there are notes, an empty line and the notes. Lines end in CRLF and fold
+// at 75 octets on UTF-8 boundaries; text is escaped (CR and CRLF become `\n`).
+//
+// The body is streamed. Its weak `ETag` digests every value shown; `If-None-Match`
+// with it answers `304`. `GET`, `HEAD` and `304` move the feed's `last_used_at`, at
+// most once a minute. `Cache-Control: private, no-cache`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /calendar/{token}.ics (the `GetCalendarFeed` operationId).
+func (c *ClientWithResponses) GetCalendarFeedWithResponse(ctx context.Context, token string, params *GetCalendarFeedParams, reqEditors ...RequestEditorFn) (*GetCalendarFeedResponse, error) {
+	rsp, err := c.GetCalendarFeed(ctx, token, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCalendarFeedResponse(rsp)
 }
 
 // GetDocsPageWithResponse Interactive documentation
@@ -11258,7 +13681,8 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 
 // LogoutWithResponse End the current session
 //
-// Revokes the session of the access token used (its refresh token too). Other sessions stay open.
+// Revokes the session of the access token used (its refresh token too). Other sessions
+// stay open. A personal access token is `403` (revoke it with `DELETE /v1/me/tokens/{id}`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11551,6 +13975,38 @@ func (c *ClientWithResponses) ListCollaboratorHistoryWithResponse(ctx context.Co
 	return ParseListCollaboratorHistoryResponse(rsp)
 }
 
+// ListCollaboratorTokensWithResponse List a collaborator's personal access tokens
+//
+// As `GET /v1/me/tokens`, for any collaborator (deleted ones included). Needs
+// `collaborator:update` (management) and a login session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/collaborators/{id}/tokens (the `ListCollaboratorTokens` operationId).
+func (c *ClientWithResponses) ListCollaboratorTokensWithResponse(ctx context.Context, id PathId, params *ListCollaboratorTokensParams, reqEditors ...RequestEditorFn) (*ListCollaboratorTokensResponse, error) {
+	rsp, err := c.ListCollaboratorTokens(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCollaboratorTokensResponse(rsp)
+}
+
+// RevokeCollaboratorTokenWithResponse Revoke a collaborator's token
+//
+// The token stops working at once, for good. Needs `collaborator:update` (management)
+// and a login session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/collaborators/{id}/tokens/{token_id} (the `RevokeCollaboratorToken` operationId).
+func (c *ClientWithResponses) RevokeCollaboratorTokenWithResponse(ctx context.Context, id PathId, tokenId openapi_types.UUID, params *RevokeCollaboratorTokenParams, reqEditors ...RequestEditorFn) (*RevokeCollaboratorTokenResponse, error) {
+	rsp, err := c.RevokeCollaboratorToken(ctx, id, tokenId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeCollaboratorTokenResponse(rsp)
+}
+
 // ListContractsWithResponse List contracts
 //
 // Needs `contract:read`.
@@ -11791,6 +14247,9 @@ func (c *ClientWithResponses) ListEventHistoryWithResponse(ctx context.Context, 
 
 // GetMeWithResponse The caller and their permissions
 //
+// Under a personal access token, `permissions` are the effective ones: the token's
+// scopes within the permissions of the owner's current department.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -11802,11 +14261,61 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, params *Get
 	return ParseGetMeResponse(rsp)
 }
 
+// DeleteMyCalendarWithResponse End the caller's calendar feed
+//
+// Its URL is `404` from then on. `204` also when there was none. Needs a login session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/me/calendar (the `DeleteMyCalendar` operationId).
+func (c *ClientWithResponses) DeleteMyCalendarWithResponse(ctx context.Context, params *DeleteMyCalendarParams, reqEditors ...RequestEditorFn) (*DeleteMyCalendarResponse, error) {
+	rsp, err := c.DeleteMyCalendar(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMyCalendarResponse(rsp)
+}
+
+// GetMyCalendarWithResponse Whether the caller has a calendar feed
+//
+// Never shows the feed's URL again. Needs a login session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/calendar (the `GetMyCalendar` operationId).
+func (c *ClientWithResponses) GetMyCalendarWithResponse(ctx context.Context, params *GetMyCalendarParams, reqEditors ...RequestEditorFn) (*GetMyCalendarResponse, error) {
+	rsp, err := c.GetMyCalendar(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMyCalendarResponse(rsp)
+}
+
+// CreateMyCalendarWithResponse Make a new private calendar feed URL
+//
+// The answer holds the subscription URL (`PUBLIC_BASE_URL/calendar/eef_….ics`) this
+// once. A second call replaces the URL: the old one is `404` from then on. The feed
+// shows the events your permissions point at (every event with `event:update`, those
+// you support with `event:update_assigned`, your clients' with `client:update_own`),
+// from 30 days ago to two years ahead. Takes no body. Needs a login session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/calendar (the `CreateMyCalendar` operationId).
+func (c *ClientWithResponses) CreateMyCalendarWithResponse(ctx context.Context, params *CreateMyCalendarParams, reqEditors ...RequestEditorFn) (*CreateMyCalendarResponse, error) {
+	rsp, err := c.CreateMyCalendar(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMyCalendarResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Ends every other session of the caller; the current one stays. A wrong
 // `current_password` is `422` (field `current_password`) and counts as a failed login
-// for throttling (`429` once throttled).
+// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+// login session: a personal access token is `403`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11823,7 +14332,8 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 //
 // Ends every other session of the caller; the current one stays. A wrong
 // `current_password` is `422` (field `current_password`) and counts as a failed login
-// for throttling (`429` once throttled).
+// for throttling (`429` once throttled). Personal access tokens are left alone. Needs a
+// login session: a personal access token is `403`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11834,6 +14344,212 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseChangePasswordResponse(rsp)
+}
+
+// ListMyTokensWithResponse List the caller's personal access tokens
+//
+// Newest first, expired tokens included (revoked ones are gone). Never shows a token,
+// only its `token_prefix`. Needs a login session: a personal access token is `403`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/tokens (the `ListMyTokens` operationId).
+func (c *ClientWithResponses) ListMyTokensWithResponse(ctx context.Context, params *ListMyTokensParams, reqEditors ...RequestEditorFn) (*ListMyTokensResponse, error) {
+	rsp, err := c.ListMyTokens(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyTokensResponse(rsp)
+}
+
+// CreateTokenWithBodyWithResponse Create a personal access token
+//
+// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+// are permissions you hold; the token may then do what its scopes and your current
+// department both allow. At most 50 unexpired tokens per collaborator (`409
+// limit-reached`). Needs a login session: a personal access token is `403`.
+// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateTokenWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// CreateTokenWithResponse Create a personal access token
+//
+// The answer holds the token (`eet_` and 36 characters of `[0-9A-Za-z]`, the last 6 a
+// CRC-32 checksum of the 30 before, in that base 62) this once: store it now. `scopes`
+// are permissions you hold; the token may then do what its scopes and your current
+// department both allow. At most 50 unexpired tokens per collaborator (`409
+// limit-reached`). Needs a login session: a personal access token is `403`.
+// `Idempotency-Key` is ignored here (a token is never stored to be replayed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateToken(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// RevokeMyTokenWithResponse Revoke one of the caller's tokens
+//
+// The token stops working at once, for good. Another collaborator's token, or one
+// already revoked, is `404`. Needs a login session: a personal access token is `403`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/me/tokens/{id} (the `RevokeMyToken` operationId).
+func (c *ClientWithResponses) RevokeMyTokenWithResponse(ctx context.Context, id PathId, params *RevokeMyTokenParams, reqEditors ...RequestEditorFn) (*RevokeMyTokenResponse, error) {
+	rsp, err := c.RevokeMyToken(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeMyTokenResponse(rsp)
+}
+
+// ParseGetCalendarFeedResponse parses an HTTP response from a GetCalendarFeedWithResponse call
+func ParseGetCalendarFeedResponse(rsp *http.Response) (*GetCalendarFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCalendarFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCalendarFeedResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetCalendarFeedResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCalendarFeedResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCalendarFeedResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCalendarFeedResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCalendarFeedResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetDocsPageResponse parses an HTTP response from a GetDocsPageWithResponse call
@@ -12409,6 +15125,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12453,6 +15176,16 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers LogoutResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 500:
 		var headers LogoutResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -14780,6 +17513,312 @@ func ParseListCollaboratorHistoryResponse(rsp *http.Response) (*ListCollaborator
 	return response, nil
 }
 
+// ParseListCollaboratorTokensResponse parses an HTTP response from a ListCollaboratorTokensWithResponse call
+func ParseListCollaboratorTokensResponse(rsp *http.Response) (*ListCollaboratorTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCollaboratorTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonalAccessTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCollaboratorTokensResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListCollaboratorTokensResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCollaboratorTokensResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCollaboratorTokensResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCollaboratorTokensResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListCollaboratorTokensResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCollaboratorTokensResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCollaboratorTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeCollaboratorTokenResponse parses an HTTP response from a RevokeCollaboratorTokenWithResponse call
+func ParseRevokeCollaboratorTokenResponse(rsp *http.Response) (*RevokeCollaboratorTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeCollaboratorTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers RevokeCollaboratorTokenResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeCollaboratorTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeCollaboratorTokenResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeCollaboratorTokenResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeCollaboratorTokenResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeCollaboratorTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListContractsResponse parses an HTTP response from a ListContractsWithResponse call
 func ParseListContractsResponse(rsp *http.Response) (*ListContractsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16817,6 +19856,372 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteMyCalendarResponse parses an HTTP response from a DeleteMyCalendarWithResponse call
+func ParseDeleteMyCalendarResponse(rsp *http.Response) (*DeleteMyCalendarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMyCalendarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteMyCalendarResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteMyCalendarResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteMyCalendarResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteMyCalendarResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteMyCalendarResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMyCalendarResponse parses an HTTP response from a GetMyCalendarWithResponse call
+func ParseGetMyCalendarResponse(rsp *http.Response) (*GetMyCalendarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMyCalendarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CalendarFeedStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMyCalendarResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMyCalendarResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMyCalendarResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMyCalendarResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMyCalendarResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateMyCalendarResponse parses an HTTP response from a CreateMyCalendarWithResponse call
+func ParseCreateMyCalendarResponse(rsp *http.Response) (*CreateMyCalendarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMyCalendarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CalendarFeedCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateMyCalendarResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateMyCalendarResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateMyCalendarResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateMyCalendarResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateMyCalendarResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16847,6 +20252,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -16930,6 +20342,16 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ChangePasswordResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 413:
 		var headers ChangePasswordResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -16989,6 +20411,508 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMyTokensResponse parses an HTTP response from a ListMyTokensWithResponse call
+func ParseListMyTokensResponse(rsp *http.Response) (*ListMyTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonalAccessTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMyTokensResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListMyTokensResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyTokensResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListMyTokensResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListMyTokensResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyTokensResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMyTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateTokenResponse parses an HTTP response from a CreateTokenWithResponse call
+func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PersonalAccessTokenCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ProblemLimitReached
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateTokenResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateTokenResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateTokenResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateTokenResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateTokenResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateTokenResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateTokenResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateTokenResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeMyTokenResponse parses an HTTP response from a RevokeMyTokenWithResponse call
+func ParseRevokeMyTokenResponse(rsp *http.Response) (*RevokeMyTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeMyTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenToTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers RevokeMyTokenResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeMyTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeMyTokenResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeMyTokenResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeMyTokenResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeMyTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

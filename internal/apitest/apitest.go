@@ -32,6 +32,9 @@ import (
 // ManagerPassword is the first manager's password in every test API.
 const ManagerPassword = "first-manager-secret"
 
+// PublicBaseURL is the test API's PUBLIC_BASE_URL.
+const PublicBaseURL = "https://crm.epic-events.test"
+
 // Secret signs the test API's tokens.
 var Secret = []byte("test-signing-key-of-at-least-32-bytes!")
 
@@ -134,6 +137,9 @@ func New(t testing.TB, opts ...Options) *API {
 		Idempotency: service.NewIdempotencyService(deps),
 		History:     service.NewHistoryService(deps),
 		OpenAPI:     epicevents.OpenAPI,
+
+		Tokens:    service.NewTokenService(deps),
+		Calendars: service.NewCalendarService(deps, PublicBaseURL),
 	}
 	for _, o := range opts {
 		if o.Config != nil {

@@ -22,6 +22,13 @@ type AuditEntry struct {
 	Seq        int64
 }
 
+type CalendarFeed struct {
+	CollaboratorID uuid.UUID
+	TokenHash      []byte
+	CreatedAt      time.Time
+	LastUsedAt     *time.Time
+}
+
 type Client struct {
 	ID             uuid.UUID
 	FullName       string
@@ -166,6 +173,21 @@ type LoginLockout struct {
 
 type Permission struct {
 	Name string
+}
+
+type PersonalAccessToken struct {
+	ID             uuid.UUID
+	CollaboratorID uuid.UUID
+	Name           string
+	Scopes         []string
+	TokenHash      []byte
+	TokenPrefix    string
+	CreatedBy      uuid.UUID
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	LastUsedAt     *time.Time
+	RevokedAt      *time.Time
+	RevokedBy      *uuid.UUID
 }
 
 type RefreshToken struct {

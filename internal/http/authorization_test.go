@@ -93,6 +93,41 @@ var authorizationMatrix = []permissionCell{
 	{"PUT", "/v1/me/password", "", support, "", 204},
 	{"PUT", "/v1/me/password", "", management, "", 204},
 
+	// Tokens and calendar feeds of one's own (a login session; the token
+	// attack set sends personal access tokens to them).
+	{"GET", "/v1/me/tokens", "", anonymous, "", 401},
+	{"GET", "/v1/me/tokens", "", commercial, "", 200},
+	{"GET", "/v1/me/tokens", "", support, "", 200},
+	{"GET", "/v1/me/tokens", "", management, "", 200},
+	{"POST", "/v1/me/tokens", "", anonymous, "", 401},
+	{"POST", "/v1/me/tokens", "", commercial, "", 201},
+	{"POST", "/v1/me/tokens", "", support, "", 201},
+	{"POST", "/v1/me/tokens", "", management, "", 201},
+	{"DELETE", "/v1/me/tokens/{id}", "", anonymous, "", 401},
+	{"DELETE", "/v1/me/tokens/{id}", "", commercial, "own", 204},
+	{"DELETE", "/v1/me/tokens/{id}", "", commercial, "other's", 404},
+	{"DELETE", "/v1/me/tokens/{id}", "", support, "own", 204},
+	{"DELETE", "/v1/me/tokens/{id}", "", management, "own", 204},
+	{"DELETE", "/v1/me/tokens/{id}", "", management, "other's", 404},
+	{"GET", "/v1/me/calendar", "", anonymous, "", 401},
+	{"GET", "/v1/me/calendar", "", commercial, "", 200},
+	{"GET", "/v1/me/calendar", "", support, "", 200},
+	{"GET", "/v1/me/calendar", "", management, "", 200},
+	{"POST", "/v1/me/calendar", "", anonymous, "", 401},
+	{"POST", "/v1/me/calendar", "", commercial, "", 201},
+	{"POST", "/v1/me/calendar", "", support, "", 201},
+	{"POST", "/v1/me/calendar", "", management, "", 201},
+	{"DELETE", "/v1/me/calendar", "", anonymous, "", 401},
+	{"DELETE", "/v1/me/calendar", "", commercial, "", 204},
+	{"DELETE", "/v1/me/calendar", "", support, "", 204},
+	{"DELETE", "/v1/me/calendar", "", management, "", 204},
+	// The feed's path is its credential: no Authorization header, and an
+	// unknown path token is 404.
+	{"GET", "/calendar/{token}.ics", "", anonymous, "", 404},
+	{"GET", "/calendar/{token}.ics", "", commercial, "own", 200},
+	{"GET", "/calendar/{token}.ics", "", support, "own", 200},
+	{"GET", "/calendar/{token}.ics", "", management, "own", 200},
+
 	{"GET", "/v1/collaborators", "", anonymous, "", 401},
 	{"GET", "/v1/collaborators", "", commercial, "", 200},
 	{"GET", "/v1/collaborators", "", support, "", 200},
@@ -125,6 +160,14 @@ var authorizationMatrix = []permissionCell{
 	{"DELETE", "/v1/collaborators/{id}", "", support, "other", 403},
 	{"DELETE", "/v1/collaborators/{id}", "", management, "self", 403},
 	{"DELETE", "/v1/collaborators/{id}", "", management, "other", 204},
+	{"GET", "/v1/collaborators/{id}/tokens", "", anonymous, "", 401},
+	{"GET", "/v1/collaborators/{id}/tokens", "", commercial, "self", 403},
+	{"GET", "/v1/collaborators/{id}/tokens", "", support, "self", 403},
+	{"GET", "/v1/collaborators/{id}/tokens", "", management, "other", 200},
+	{"DELETE", "/v1/collaborators/{id}/tokens/{token_id}", "", anonymous, "", 401},
+	{"DELETE", "/v1/collaborators/{id}/tokens/{token_id}", "", commercial, "self", 403},
+	{"DELETE", "/v1/collaborators/{id}/tokens/{token_id}", "", support, "self", 403},
+	{"DELETE", "/v1/collaborators/{id}/tokens/{token_id}", "", management, "other", 204},
 
 	{"GET", "/v1/clients", "", anonymous, "", 401},
 	{"GET", "/v1/clients", "", commercial, "", 200},
@@ -370,6 +413,51 @@ func (w *authzWorld) request(c permissionCell) (apitest.Request, any) {
 		req.Path = c.route
 		req.Body = map[string]string{"current_password": apitest.CollaboratorPassword, "new_password": "another fine passphrase"}
 
+	case "GET /v1/me/tokens", "GET /v1/me/calendar":
+		req.Path = c.route
+	case "POST /v1/me/tokens":
+		name := unique("token ")
+		req.Path, req.Body = c.route, map[string]any{"name": name, "scopes": []string{"event:read"}}
+		return req, struct {
+			Name   string   `json:"name"`
+			Scopes []string `json:"scopes"`
+		}{name, []string{"event:read"}}
+	case "DELETE /v1/me/tokens/{id}":
+		owner := w.token[c.who]
+		if c.whose == "other's" {
+			owner = w.token[map[string]string{commercial: management, management: commercial}[c.who]]
+		}
+		if c.who == anonymous {
+			owner = w.token[commercial]
+		}
+		id, _ := newToken(t, api, owner, "event:read")
+		req.Path = "/v1/me/tokens/" + id
+	case "POST /v1/me/calendar":
+		req.Path = c.route
+	case "DELETE /v1/me/calendar":
+		if c.who != anonymous {
+			expect(t, api.Post("/v1/me/calendar", w.token[c.who], nil), http.StatusCreated)
+		}
+		req.Path = c.route
+	case "GET /calendar/{token}.ics":
+		req.Token, req.Path = "", "/calendar/eef_"+strings.Repeat("0", 32)+".ics"
+		if c.who != anonymous {
+			feed := expect(t, api.Post("/v1/me/calendar", w.token[c.who], nil), http.StatusCreated)
+			req.Path = strings.TrimPrefix(feed["url"].(string), apitest.PublicBaseURL)
+		}
+	case "GET /v1/collaborators/{id}/tokens":
+		req.Path = "/v1/collaborators/" + w.self[commercial] + "/tokens"
+		if c.whose == "self" {
+			req.Path = "/v1/collaborators/" + w.self[c.who] + "/tokens"
+		}
+	case "DELETE /v1/collaborators/{id}/tokens/{token_id}":
+		owner, ownerID := w.token[commercial], w.self[commercial]
+		if c.whose == "self" {
+			owner, ownerID = w.token[c.who], w.self[c.who]
+		}
+		id, _ := newToken(t, api, owner, "event:read")
+		req.Path = "/v1/collaborators/" + ownerID + "/tokens/" + id
+
 	case "GET /v1/collaborators", "GET /v1/clients", "GET /v1/contracts", "GET /v1/events":
 		req.Path = c.route
 	case "POST /v1/collaborators":
@@ -572,10 +660,12 @@ func stateOf(t *testing.T, api *apitest.API) databaseState {
 	t.Helper()
 	state := databaseState{}
 	for _, table := range []string{"collaborators", "sessions", "refresh_tokens", "audit_entries",
-		"clients", "contracts", "events", "idempotency_keys"} {
+		"clients", "contracts", "events", "idempotency_keys", "personal_access_tokens", "calendar_feeds"} {
 		var n int
 		var digest string
-		err := api.Pool.QueryRow(context.Background(), `SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM `+
+		// A read made with a personal access token or a feed URL moves
+		// its last_used_at, by design; nothing else.
+		err := api.Pool.QueryRow(context.Background(), `SELECT count(*), coalesce(md5(string_agg((to_jsonb(t) - 'last_used_at')::text, '|' ORDER BY (to_jsonb(t) - 'last_used_at')::text)), '') FROM `+
 			table+` t`).Scan(&n, &digest)
 		if err != nil {
 			t.Fatal(err)

@@ -311,3 +311,12 @@ func FuzzHistoryQuery(f *testing.F) {
 }
 
 func billsToken(w *fuzzWorld) string { return w.bill }
+
+func FuzzCreateTokenBody(f *testing.F) {
+	fuzzBody(f, withSeeds(`{"name":"sync","scopes":["event:read"]}`, `{"name":"x","scopes":["event:read","event:read"]}`,
+		`{"name":"x","scopes":[]}`, `{"name":"x","scopes":[1]}`, `{"name":"x","scopes":"event:read","expires_in_days":366}`),
+		func(t *testing.T, w *fuzzWorld, body []byte) {
+			rec := w.send("POST", "/v1/me/tokens", "", w.kate, body)
+			checkAnswer(t, "create token", rec)
+		})
+}

@@ -27,6 +27,8 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 		"/v1/collaborators/": commercialID, "/v1/clients/": clientID,
 		"/v1/contracts/": contractID, "/v1/events/": eventID,
 	}
+	feed := expect(t, api.Post("/v1/me/calendar", api.ManagerToken, nil), http.StatusCreated)["url"].(string)
+	feedPath := strings.TrimPrefix(feed, apitest.PublicBaseURL)
 	srv := api.Server()
 
 	routes, ok := api.Handler.(chi.Routes)
@@ -39,6 +41,9 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 			return nil
 		}
 		path := strings.Replace(route, "{file}", "swagger-ui.css", 1)
+		if route == "/calendar/{token}.ics" {
+			path = feedPath
+		}
 		if before, after, found := strings.Cut(path, "{id}"); found {
 			path = before + ids[before] + after
 		}

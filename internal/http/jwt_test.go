@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"maps"
 	"net/http"
 	"net/netip"
@@ -371,4 +372,161 @@ func TestKeyNoLongerListedStopsVerifying(t *testing.T) {
 	if res := api.Get("/v1/me", api.ManagerToken); res.Status != http.StatusOK {
 		t.Fatalf("token of the current key: %d", res.Status)
 	}
+}
+
+// What needs a login session refuses a token, even one whose scopes hold
+// every permission of its owner, and writes nothing.
+func TestTokensCannotManageTokensCalendarsPasswordsOrSessions(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	billID, bill := api.CreateCollaborator("bill", "commercial")
+	var perms struct {
+		Permissions []string `json:"permissions"`
+	}
+	if err := json.Unmarshal(api.Get("/v1/me", api.ManagerToken).Body, &perms); err != nil {
+		t.Fatal(err)
+	}
+	managerTokenID, managerPAT := newToken(t, api, api.ManagerToken, perms.Permissions...)
+	billTokenID, _ := newToken(t, api, bill, "client:read")
+	cases := []apitest.Request{
+		{Method: "GET", Path: "/v1/me/tokens"},
+		{Method: "POST", Path: "/v1/me/tokens", Body: map[string]any{"name": "minted", "scopes": []string{"client:read"}}},
+		{Method: "DELETE", Path: "/v1/me/tokens/" + managerTokenID},
+		{Method: "PUT", Path: "/v1/me/password", Body: map[string]string{"current_password": apitest.ManagerPassword, "new_password": "a brand new passphrase"}},
+		{Method: "POST", Path: "/v1/auth/logout"},
+		{Method: "GET", Path: "/v1/me/calendar"},
+		{Method: "POST", Path: "/v1/me/calendar"},
+		{Method: "DELETE", Path: "/v1/me/calendar"},
+		{Method: "GET", Path: "/v1/collaborators/" + billID + "/tokens"},
+		{Method: "DELETE", Path: "/v1/collaborators/" + billID + "/tokens/" + billTokenID},
+	}
+	for _, c := range cases {
+		t.Run(c.Method+" "+c.Path, func(t *testing.T) {
+			c.Token = managerPAT
+			before := stateOf(t, api)
+			apitest.AssertProblem(t, api.Do(c), http.StatusForbidden, "forbidden")
+			if diff := cmp.Diff(before, stateOf(t, api)); diff != "" {
+				t.Errorf("the refused request changed the database (-before +after):\n%s", diff)
+			}
+		})
+	}
+	// The token itself goes on working, as does the session.
+	expect(t, api.Get("/v1/collaborators", managerPAT), http.StatusOK)
+	expect(t, api.Get("/v1/me/tokens", api.ManagerToken), http.StatusOK)
+}
+
+// TestPersonalAccessTokensOfEndedAccessAreRefused: a personal access token
+// that was revoked, has expired, is bent or made up, or whose owner was
+// deactivated (even if reactivated since) or deleted is 401; one whose
+// owner lost a permission in its scopes is 403 for what was lost. Nothing
+// is written either way.
+func TestPersonalAccessTokensOfEndedAccessAreRefused(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	colleague, _ := api.CreateCollaborator("anna", "commercial")
+	client := func() map[string]any {
+		return map[string]any{"full_name": "Kevin Casey", "email": unique("kevin") + "@startup.test", "phone": "+678 123 456 78"}
+	}
+	manager := func() string { return api.Login("manager", apitest.ManagerPassword) }
+	cases := []struct {
+		name string
+		// end returns the token to present after ending what it stood for.
+		end    func(id, session, tokenID, token string) string
+		status int
+	}{
+		{"after revocation by its owner", func(_, session, tokenID, token string) string {
+			expect(t, api.Delete("/v1/me/tokens/"+tokenID, session), http.StatusNoContent)
+			return token
+		}, 401},
+		{"after revocation by management", func(id, _, tokenID, token string) string {
+			expect(t, api.Delete("/v1/collaborators/"+id+"/tokens/"+tokenID, manager()), http.StatusNoContent)
+			return token
+		}, 401},
+		{"after deactivation", func(id, _, _, token string) string {
+			expect(t, api.Patch("/v1/collaborators/"+id, manager(), map[string]any{"is_active": false, "reassign_to": colleague}), http.StatusOK)
+			return token
+		}, 401},
+		{"after deactivation and reactivation", func(id, _, _, token string) string {
+			m := manager()
+			expect(t, api.Patch("/v1/collaborators/"+id, m, map[string]any{"is_active": false, "reassign_to": colleague}), http.StatusOK)
+			expect(t, api.Patch("/v1/collaborators/"+id, m, map[string]any{"is_active": true}), http.StatusOK)
+			return token
+		}, 401},
+		{"after deletion", func(id, _, _, token string) string {
+			expect(t, api.Delete("/v1/collaborators/"+id+"?reassign_to="+colleague, manager()), http.StatusNoContent)
+			return token
+		}, 401},
+		{"with a bad checksum", func(_, _, _, token string) string {
+			return token[:39] + map[bool]string{true: "B", false: "A"}[token[39] == 'A']
+		}, 401},
+		{"with a bad checksum whose digest is stored", func(_, _, tokenID, token string) string {
+			// Even a row found by the digest does not let a token with a
+			// bad checksum in: the format is checked first.
+			bent := token[:39] + map[bool]string{true: "B", false: "A"}[token[39] == 'A']
+			sum := sha256.Sum256([]byte(bent))
+			if _, err := api.Pool.Exec(context.Background(), `UPDATE personal_access_tokens SET token_hash = $1 WHERE id = $2`, sum[:], tokenID); err != nil {
+				t.Fatal(err)
+			}
+			return bent
+		}, 401},
+		{"made up, with a good checksum", func(_, _, _, _ string) string {
+			random := strings.Repeat("Ab3", 10)
+			return "eet_" + random + base62For(crc32.ChecksumIEEE([]byte(random)))
+		}, 401},
+		{"cut short", func(_, _, _, token string) string { return token[:39] }, 401},
+		{"one character more", func(_, _, _, token string) string { return token + "A" }, 401},
+		{"the prefix in capitals", func(_, _, _, token string) string { return "EET_" + token[4:] }, 401},
+		{"with a character outside base 62", func(_, _, _, token string) string { return token[:10] + "-" + token[11:] }, 401},
+		{"the prefix alone", func(_, _, _, _ string) string { return "eet_" }, 401},
+		{"after a move to support, which has no client:create", func(id, _, _, token string) string {
+			expect(t, api.Patch("/v1/collaborators/"+id, manager(), map[string]any{"department": "support", "reassign_to": colleague}), http.StatusOK)
+			return token
+		}, 403},
+		// Last: the clock moves past every access token of the test.
+		{"after expiry", func(_, _, _, token string) string {
+			api.Clock.Advance(24 * time.Hour) // the test's tokens live one day
+			return token
+		}, 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, session := api.CreateCollaborator(unique("bill"), "commercial")
+			res := api.Post("/v1/me/tokens", session, map[string]any{"name": "script", "scopes": []string{"client:create", "client:read"}, "expires_in_days": 1})
+			created := expect(t, res, http.StatusCreated)
+			tokenID, token := created["id"].(string), created["token"].(string)
+			// The control: the token creates a client before its access ends.
+			expect(t, api.Post("/v1/clients", token, client()), http.StatusCreated)
+			token = c.end(id, session, tokenID, token)
+			assertRefusedAndNothingChanged(t, api, token, "/v1/clients", client(), c.status)
+			if c.status == http.StatusUnauthorized {
+				apitest.AssertProblem(t, api.Get("/v1/me", token), http.StatusUnauthorized, "unauthenticated")
+				return
+			}
+			// What is left is the scope the new department also holds.
+			var me struct {
+				Department  string   `json:"department"`
+				Permissions []string `json:"permissions"`
+			}
+			res = api.Get("/v1/me", token)
+			expect(t, res, http.StatusOK)
+			if err := json.Unmarshal(res.Body, &me); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"client:read"}, me.Permissions); diff != "" || me.Department != "support" {
+				t.Errorf("the token shows department %q, permissions (-want +got):\n%s", me.Department, diff)
+			}
+			expect(t, api.Get("/v1/clients", token), http.StatusOK)
+		})
+	}
+}
+
+// base62For writes n as the token format's 6-digit checksum.
+func base62For(n uint32) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	out := []byte("000000")
+	for i := 5; n > 0; i-- {
+		out[i] = alphabet[n%62]
+		n /= 62
+	}
+	return string(out)
 }

@@ -34,6 +34,8 @@ type requestInfo struct {
 	err            error
 	// clientGone is set when the client hung up before its answer.
 	clientGone bool
+	// attrs join the request's log line (ids and prefixes, never secrets).
+	attrs []any
 }
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
@@ -105,6 +107,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			attrs := []any{"method", r.Method, "route", route, "status", status,
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten()}
+			attrs = append(attrs, info.attrs...)
 			if info.err != nil {
 				// A database that is away is an outage to watch, not a bug:
 				// every request during it says so, at WARN.
@@ -177,12 +180,24 @@ func (s *server) authenticateWith(next http.Handler, check func(r *http.Request,
 			return
 		}
 		info := requestInfoFrom(r.Context())
-		caller, ctx, err := check(r, token, info.id)
+		// A personal access token is looked up by its digest; an access
+		// token (a JWT) is checked with the session, and with a GET's read.
+		var caller service.Caller
+		var err error
+		ctx := r.Context()
+		if service.IsPersonalAccessToken(token) {
+			caller, err = s.cfg.Tokens.Authenticate(ctx, token, info.id)
+		} else {
+			caller, ctx, err = check(r, token, info.id)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		info.collaboratorID = caller.ID.String()
+		if caller.ViaToken() {
+			info.attrs = append(info.attrs, "token_id", caller.TokenID.String())
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callerKey, caller)))
 	})
 }
@@ -208,6 +223,20 @@ func (s *server) requirePermission(permissions ...service.Permission) func(http.
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// sessionOnly closes a route to personal access tokens: managing tokens
+// and calendar feeds, changing a password and logging out need a login
+// session, so a leaked token cannot entrench itself.
+func (s *server) sessionOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if callerFrom(r.Context()).ViaToken() {
+			s.writeError(w, r, service.Errorf(service.CodeForbidden,
+				"This needs a login session: a personal access token cannot manage tokens or calendar feeds, change a password or log out."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // commonHeaders tells browsers never to guess a content type other than

@@ -39,7 +39,7 @@ func (p *fieldParser) err() error {
 }
 
 // required parses a member that must be present.
-func required[T any](p *fieldParser, field string, raw *string, parse func(string) (T, error)) T {
+func required[R, T any](p *fieldParser, field string, raw *R, parse func(R) (T, error)) T {
 	var zero T
 	if p.named[field] {
 		return zero

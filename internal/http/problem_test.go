@@ -16,7 +16,7 @@ import (
 	"epicevents/internal/service"
 )
 
-// contractStatuses is SPEC §3's list of problem slugs and their statuses.
+// contractStatuses is SPEC §3's (and §7's) list of problem slugs and their statuses.
 var contractStatuses = map[service.Code]int{
 	"malformed-request": 400, "validation": 422, "unauthenticated": 401, "forbidden": 403,
 	"not-found": 404, "method-not-allowed": 405, "duplicate": 409, "contract-signed": 409,
@@ -24,6 +24,8 @@ var contractStatuses = map[service.Code]int{
 	"last-manager": 409, "idempotency-key-in-use": 409, "precondition-failed": 412,
 	"payload-too-large": 413, "unsupported-media-type": 415, "idempotency-key-reused": 422,
 	"rate-limited": 429, "internal": 500, "unavailable": 503,
+	// SPEC §7.
+	"limit-reached": 409,
 }
 
 func writeProblem(t *testing.T, err error) (*httptest.ResponseRecorder, map[string]any, string) {

@@ -25,6 +25,8 @@ type Config struct {
 	Clients        *service.ClientService
 	Contracts      *service.ContractService
 	Events         *service.EventService
+	Tokens         *service.TokenService
+	Calendars      *service.CalendarService
 	Idempotency    *service.IdempotencyService
 	History        *service.HistoryService
 	Logger         *slog.Logger
@@ -88,10 +90,17 @@ func (s *server) routes() chi.Router {
 		// Authentication is chained per route (not on a sub-router), so an
 		// unknown path or method answers 404 or 405 before asking who calls.
 		authed := r.With(s.authenticate)
-		anyone := authed.With(s.wellFormedQuery)
-		anyone.Post("/auth/logout", s.logout)
 		r.With(s.authenticateReading("collaborator", false), s.wellFormedQuery).Get("/me", s.me)
-		anyone.Put("/me/password", s.changePassword)
+		// What a login session may do and a personal access token may not.
+		session := authed.With(s.sessionOnly, s.wellFormedQuery)
+		session.Post("/auth/logout", s.logout)
+		session.Put("/me/password", s.changePassword)
+		session.Get("/me/tokens", s.listMyTokens)
+		session.Post("/me/tokens", s.createToken)
+		session.Delete("/me/tokens/{id}", s.revokeMyToken)
+		session.Get("/me/calendar", s.calendarStatus)
+		session.Post("/me/calendar", s.createCalendar)
+		session.Delete("/me/calendar", s.deleteCalendar)
 
 		can := func(permissions ...service.Permission) chi.Router {
 			return authed.With(s.requirePermission(permissions...), s.wellFormedQuery)
@@ -121,11 +130,19 @@ func (s *server) routes() chi.Router {
 		reading("event", service.PermEventRead).Get("/events/{id}", s.getEvent)
 		can(service.PermEventUpdate, service.PermEventUpdateAssign, service.PermEventAssignSupport).Patch("/events/{id}", s.updateEvent)
 
+		manageTokens := authed.With(s.requirePermission(service.PermCollaboratorUpdate), s.sessionOnly, s.wellFormedQuery)
+		manageTokens.Get("/collaborators/{id}/tokens", s.listTokensOf)
+		manageTokens.Delete("/collaborators/{id}/tokens/{token_id}", s.revokeTokenOf)
+
 		can(service.PermAuditRead).Get("/collaborators/{id}/history", s.history(service.RecordCollaborator))
 		can(service.PermAuditRead).Get("/clients/{id}/history", s.history(service.RecordClient))
 		can(service.PermAuditRead).Get("/contracts/{id}/history", s.history(service.RecordContract))
 		can(service.PermAuditRead).Get("/events/{id}/history", s.history(service.RecordEvent))
 	})
+
+	// The path is the credential of a calendar feed: no Authorization,
+	// and logs name the route's pattern, never the path.
+	r.With(s.wellFormedQuery).Get("/calendar/{token}.ics", s.calendarFeed)
 	return r
 }
 

@@ -12,9 +12,16 @@ type Caller struct {
 	ID          uuid.UUID
 	SessionID   uuid.UUID
 	Permissions []Permission // sorted
+	// TokenID is the personal access token the request came with (its
+	// SessionID is then nil); nil for a login session.
+	TokenID uuid.UUID
 	// RequestID ties audit rows and logs to the request.
 	RequestID string
 }
+
+// ViaToken reports whether the caller came with a personal access token
+// rather than a login session.
+func (c Caller) ViaToken() bool { return c.TokenID != uuid.Nil }
 
 // Can reports whether the caller holds the permission.
 func (c Caller) Can(permission Permission) bool {

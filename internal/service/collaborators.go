@@ -372,6 +372,13 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uui
 				return err
 			}
 		}
+		// Deactivation and deletion also end personal access tokens and
+		// the calendar feed for good: reactivation brings none back.
+		if !p.IsActive || p.DeletedAt != nil {
+			if err := endLongLivedCredentials(ctx, q, caller, cur.ID, now); err != nil {
+				return err
+			}
+		}
 		if err := appendAudit(ctx, q, &caller, RecordCollaborator, cur.ID, action, ch, now); err != nil {
 			return err
 		}
