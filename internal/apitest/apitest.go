@@ -62,6 +62,7 @@ type API struct {
 	Clock     *Clock
 	Handler   http.Handler
 	Deps      service.Deps
+	Feed      *service.FeedService
 	Logs      *bytes.Buffer
 	logMu     *sync.Mutex
 	employees atomic.Int32
@@ -80,6 +81,8 @@ type Options struct {
 	Notifier service.Notifier
 	// Config adjusts the HTTP configuration (hooks, CORS, metrics).
 	Config func(*apihttp.Config)
+	// Feed adjusts the change feed (retention, waiters).
+	Feed func(*service.FeedConfig)
 }
 
 // New builds the API with the first manager created and logged in.
@@ -88,12 +91,18 @@ func New(t testing.TB, opts ...Options) *API {
 	pool := dbtest.New(t)
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
-	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}
+	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost),
+		Render: apihttp.RenderRecord}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
 	var limits service.LoginLimits
 	var trusted []netip.Prefix
+	listener := db.NewListener(pool.Config().ConnConfig, nil)
+	feedCfg := service.FeedConfig{Wakeup: listener}
 	for _, o := range opts {
+		if o.Feed != nil {
+			o.Feed(&feedCfg)
+		}
 		if o.Tokens != nil {
 			o.Tokens(&tokens)
 		}
@@ -126,13 +135,27 @@ func New(t testing.TB, opts ...Options) *API {
 		History:     service.NewHistoryService(deps),
 		OpenAPI:     epicevents.OpenAPI,
 	}
+	feed := service.NewFeedService(deps, feedCfg)
+	cfg.Feed = feed
+	// The listener closes before the database is dropped (cleanups run
+	// last registered first), and listens before the first request.
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	listened := make(chan struct{})
+	go func() { defer close(listened); listener.Run(listenCtx) }()
+	t.Cleanup(func() { stopListening(); <-listened })
+	select {
+	case <-listener.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change listener did not start")
+	}
 	for _, o := range opts {
 		if o.Config != nil {
 			o.Config(&cfg)
 		}
 	}
 	handler := apihttp.NewHandler(cfg)
-	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
+	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu,
+		Feed: feed}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
 	return a
 }
@@ -180,6 +203,8 @@ type Request struct {
 	Header map[string]string
 	// RemoteAddr is the peer's address ("192.0.2.1:1234" when empty).
 	RemoteAddr string
+	// Context, when set, is the request's (a stream ends with it).
+	Context context.Context
 	// OffContract marks a request the test sends outside openapi.yaml on
 	// purpose; it is then not checked even if the server accepts it. (A
 	// request refused as invalid, forbidden or unknown is not checked; its
@@ -206,6 +231,9 @@ func (a *API) Do(req Request) Response {
 		body = bytes.NewReader(raw)
 	}
 	r := httptest.NewRequest(req.Method, req.Path, body)
+	if req.Context != nil {
+		r = r.WithContext(req.Context)
+	}
 	if body != nil {
 		r.Header.Set("Content-Type", "application/json")
 	}

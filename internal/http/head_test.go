@@ -3,6 +3,7 @@ package http_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,10 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 		"/v1/contracts/": contractID, "/v1/events/": eventID,
 	}
 	srv := api.Server()
+	// The stream never ends: it is read from a server without the
+	// recorder that checks exchanges, headers only.
+	raw := httptest.NewServer(api.Handler)
+	t.Cleanup(raw.Close)
 
 	routes, ok := api.Handler.(chi.Routes)
 	if !ok {
@@ -64,7 +69,11 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 
 	send := func(method, path string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, nil)
+		base := srv.URL
+		if path == "/v1/changes/stream" {
+			base = raw.URL
+		}
+		req, err := http.NewRequest(method, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +87,10 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
+		res.Header.Del("Date")
+		if path == "/v1/changes/stream" && method == http.MethodGet {
+			return res, nil
+		}
 		body, err := io.ReadAll(res.Body)
 		if err != nil {
 			t.Fatal(err)

@@ -68,7 +68,14 @@ func (s *server) observe(next http.Handler) http.Handler {
 		}
 		info := &requestInfo{id: id}
 		w.Header().Set("X-Request-Id", id)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestInfoKey, info), s.cfg.RequestTimeout)
+		base := context.WithValue(r.Context(), requestInfoKey, info)
+		ctx, cancel := context.WithTimeout(base, s.cfg.RequestTimeout)
+		if heldRequest(r) {
+			// Held until a change or the wait's end; every read of it
+			// still has the timeout.
+			cancel()
+			ctx, cancel = context.WithCancel(base)
+		}
 		defer cancel()
 		r = r.WithContext(ctx)
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)

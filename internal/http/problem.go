@@ -37,6 +37,7 @@ var problemStatus = map[service.Code]int{
 	service.CodeRateLimited:          http.StatusTooManyRequests,
 	service.CodeInternal:             http.StatusInternalServerError,
 	service.CodeUnavailable:          http.StatusServiceUnavailable,
+	service.CodeCursorExpired:        http.StatusGone,
 }
 
 var problemTitle = map[service.Code]string{
@@ -60,6 +61,7 @@ var problemTitle = map[service.Code]string{
 	service.CodeRateLimited:          "Too many requests",
 	service.CodeInternal:             "Internal error",
 	service.CodeUnavailable:          "Service unavailable",
+	service.CodeCursorExpired:        "Cursor expired",
 }
 
 type problemJSON struct {

@@ -21,7 +21,7 @@ var contractStatuses = map[service.Code]int{
 	"contract-not-signed": 409, "event-finished": 409, "collaborator-has-dependents": 409,
 	"last-manager": 409, "idempotency-key-in-use": 409, "precondition-failed": 412,
 	"payload-too-large": 413, "unsupported-media-type": 415, "idempotency-key-reused": 422,
-	"rate-limited": 429, "internal": 500, "unavailable": 503,
+	"rate-limited": 429, "internal": 500, "unavailable": 503, "cursor-expired": 410,
 }
 
 func writeProblem(t *testing.T, err error) (*httptest.ResponseRecorder, map[string]any, string) {

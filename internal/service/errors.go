@@ -34,6 +34,7 @@ const (
 	CodeRateLimited          Code = "rate-limited"
 	CodeInternal             Code = "internal"
 	CodeUnavailable          Code = "unavailable"
+	CodeCursorExpired        Code = "cursor-expired"
 )
 
 // FieldError names one input field and what is wrong with it.

@@ -64,6 +64,15 @@ func NewMetrics(version string, stats func() PoolStats) *Metrics {
 	return m
 }
 
+// FeedWaiters exposes the requests the change feed holds now (long polls
+// and streams) as epicevents_feed_waiters.
+func (m *Metrics) FeedWaiters(count func() int64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "feed_waiters",
+		Help: "Requests of the change feed held open now (long polls and streams).",
+	}, func() float64 { return float64(count()) }))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
