@@ -189,7 +189,7 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 
 	store := db.NewStore(pool)
 	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter,
-		Render: apihttp.RenderRecord}
+		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	if embedded && bootstrap.Password == "" {

@@ -83,6 +83,8 @@ type Options struct {
 	Config func(*apihttp.Config)
 	// Feed adjusts the change feed (retention, waiters).
 	Feed func(*service.FeedConfig)
+	// Committed hears of each committed change (service.Deps.Committed).
+	Committed func(service.ChangeType)
 }
 
 // New builds the API with the first manager created and logged in.
@@ -112,6 +114,9 @@ func New(t testing.TB, opts ...Options) *API {
 		trusted = append(trusted, o.TrustedProxies...)
 		if o.Notifier != nil {
 			deps.Notifier = o.Notifier
+		}
+		if o.Committed != nil {
+			deps.Committed = o.Committed
 		}
 	}
 	collaborators := service.NewCollaboratorService(deps)

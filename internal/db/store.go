@@ -82,10 +82,17 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(q *Queries) error) error {
 		return Classify(err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := fn(newQueries(tx)); err != nil {
+	var hooks []func()
+	if err := fn(newTxQueries(tx, &hooks)); err != nil {
 		return Classify(err)
 	}
-	return Classify(tx.Commit(ctx))
+	if err := tx.Commit(ctx); err != nil {
+		return Classify(err)
+	}
+	for _, f := range hooks {
+		f()
+	}
+	return nil
 }
 
 // InSnapshot runs fn in a read-only transaction that sees one snapshot

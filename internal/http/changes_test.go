@@ -325,7 +325,7 @@ func TestChangesLongPollTimeoutDrainAndLimit(t *testing.T) {
 	t.Parallel()
 	api := apitest.New(t, apitest.Options{Feed: func(c *service.FeedConfig) { c.MaxWaiters = 1 }})
 	head := feedHead(t, api, api.ManagerToken)
-	if p := readFeed(t, api, api.ManagerToken, "?wait=1&cursor="+head); len(p.Data) != 0 || p.NextCursor != head {
+	if p := readFeed(t, api, api.ManagerToken, "?wait=3&cursor="+head); len(p.Data) != 0 || p.NextCursor != head {
 		t.Fatalf("timed-out long poll: %+v", p)
 	}
 	answered := make(chan apitest.Response, 1)
@@ -660,4 +660,50 @@ func TestConditionalGET(t *testing.T) {
 		http.StatusNotFound, "not-found")
 	apitest.AssertProblem(t, get("/v1/changes?limit=0", commercial, map[string]string{"If-None-Match": "*"}),
 		http.StatusUnprocessableEntity, "validation")
+}
+
+// The listening connection comes back after a loss, and a held reader is
+// woken by a change committed after it: nothing is skipped.
+func TestChangesListenerReconnectsAfterALostConnection(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, commercial := api.CreateCollaborator(unique("bill"), "commercial")
+	killed := api.Count(`SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN epicevents_changes'`)
+	if killed != 1 {
+		t.Fatalf("terminated %d listening connections, want 1", killed)
+	}
+	// Once it listens again, a long poll wakes on the next commit.
+	for range 500 {
+		if api.Count(`SELECT count(*)::int FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN epicevents_changes'`) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	head := feedHead(t, api, commercial)
+	answered := make(chan apitest.Response, 1)
+	go func() { answered <- api.Get("/v1/changes?wait=30&cursor="+head, commercial) }()
+	waitForWaiters(t, api, 1)
+	clientID := newClient(t, api, commercial)
+	select {
+	case res := <-answered:
+		if !strings.Contains(string(res.Body), clientID) {
+			t.Fatalf("long poll after reconnection: %s", res.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the long poll was not woken after the listener reconnected")
+	}
+}
+
+// A long poll outlives REQUEST_TIMEOUT; a plain request does not.
+func TestChangesLongPollIsExemptFromTheRequestTimeout(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t, apitest.Options{Config: func(c *apihttp.Config) { c.RequestTimeout = 1500 * time.Millisecond }})
+	head := feedHead(t, api, api.ManagerToken)
+	started := time.Now()
+	p := readFeed(t, api, api.ManagerToken, "?wait=3&cursor="+head)
+	if len(p.Data) != 0 || time.Since(started) < 3*time.Second {
+		t.Fatalf("the long poll answered %+v after %s", p, time.Since(started))
+	}
 }

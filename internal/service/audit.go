@@ -82,10 +82,17 @@ func (d Deps) appendWrite(ctx context.Context, q *db.Queries, caller *Caller, re
 	if caller != nil {
 		actor, requestID = &caller.ID, &caller.RequestID
 	}
-	return q.AppendChange(ctx, db.AppendChangeParams{
-		Type: string(changeTypeOf(recordType, action)), RecordID: id, Version: version,
+	changeType := changeTypeOf(recordType, action)
+	if err := q.AppendChange(ctx, db.AppendChangeParams{
+		Type: string(changeType), RecordID: id, Version: version,
 		ActorID: actor, RequestID: requestID, Data: data, At: at,
-	})
+	}); err != nil {
+		return err
+	}
+	if d.Committed != nil {
+		q.AfterCommit(func() { d.Committed(changeType) })
+	}
+	return nil
 }
 
 // describeRecord names a record's type, id and version.

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,7 +22,10 @@ func TestFeedFollowsCommitOrderNotStartOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := db.NewStore(dbtest.New(t))
-	d := Deps{Store: store, Render: func(any) ([]byte, error) { return []byte(`{}`), nil }}.withDefaults()
+	var heard []ChangeType
+	var mu sync.Mutex
+	d := Deps{Store: store, Render: func(any) ([]byte, error) { return []byte(`{}`), nil },
+		Committed: func(t ChangeType) { mu.Lock(); heard = append(heard, t); mu.Unlock() }}.withDefaults()
 	feed := NewFeedService(d, FeedConfig{})
 	head, err := feed.Head(ctx, Caller{})
 	if err != nil {
@@ -87,6 +92,53 @@ func TestFeedFollowsCommitOrderNotStartOrder(t *testing.T) {
 	}
 	if len(third.Changes) != 0 || third.NextCursor != second.NextCursor {
 		t.Fatalf("a rolled-back write left a change, or the cursor moved: %+v", third)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]ChangeType{ChangeClientCreated, ChangeClientCreated}, heard); diff != "" {
+		t.Fatalf("committed changes heard (-want +got):\n%s", diff)
+	}
+}
+
+// A page stops before 1 MiB, with at least one change, and the next page
+// goes on from the last one it holds.
+func TestFeedPageStopsBeforeOneMebibyte(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := db.NewStore(dbtest.New(t))
+	big := []byte(`{"notes":"` + strings.Repeat("x", 200<<10) + `"}`)
+	d := Deps{Store: store, Render: func(any) ([]byte, error) { return big, nil }}.withDefaults()
+	feed := NewFeedService(d, FeedConfig{})
+	head, err := feed.Head(ctx, Caller{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 7 {
+		if err := store.InTx(ctx, func(q *db.Queries) error {
+			return d.appendWrite(ctx, q, nil, Client{ID: uuid.New(), Version: 1}, ActionCreate, Changes{}, d.now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int
+	cursor := head
+	for range 3 {
+		p, err := feed.List(ctx, Caller{}, ListChangesInput{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, c := range p.Changes {
+			total += len(c.Data)
+		}
+		if total >= 1<<20 {
+			t.Fatalf("a page of %d bytes of data", total)
+		}
+		sizes = append(sizes, len(p.Changes))
+		cursor = p.NextCursor
+	}
+	if diff := cmp.Diff([]int{5, 2, 0}, sizes); diff != "" {
+		t.Fatalf("changes per page (-want +got):\n%s", diff)
 	}
 }
 

@@ -24,6 +24,9 @@ type Deps struct {
 	// HTTP layer owns that rendering and hands it over at wiring time, so
 	// a record's GET body and its changes cannot drift apart.
 	Render RecordRenderer
+	// Committed, when set, hears of each change once its write has
+	// committed (for epicevents_changes_total).
+	Committed func(ChangeType)
 }
 
 // RecordRenderer renders a Collaborator, Client, Contract or Event as the
