@@ -124,7 +124,8 @@ func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]Lis
 
 const pruneChanges = `-- name: PruneChanges :one
 WITH cut AS (
-    SELECT coalesce(max(k.position), 0)::bigint AS upto FROM changes k WHERE k.at < $1
+    SELECT coalesce(max(k.position), 0)::bigint AS upto
+    FROM (SELECT o.position FROM changes o WHERE o.at < $1 ORDER BY o.position LIMIT $2) k
 ), gone AS (
     DELETE FROM changes d WHERE d.position <= (SELECT upto FROM cut) RETURNING 1
 ), moved AS (
@@ -134,6 +135,11 @@ WITH cut AS (
 SELECT (SELECT count(*) FROM gone)::bigint AS pruned, (SELECT pruned_through FROM moved)::bigint AS pruned_through
 `
 
+type PruneChangesParams struct {
+	Before time.Time
+	Batch  int32
+}
+
 type PruneChangesRow struct {
 	Pruned        int64
 	PrunedThrough int64
@@ -141,8 +147,9 @@ type PruneChangesRow struct {
 
 // Removes every change up to the last one written before the cutoff (a
 // prefix of positions), and remembers how far it went.
-func (q *Queries) PruneChanges(ctx context.Context, before time.Time) (PruneChangesRow, error) {
-	row := q.db.QueryRow(ctx, pruneChanges, before)
+// At most @batch changes at a time, so one statement stays short.
+func (q *Queries) PruneChanges(ctx context.Context, arg PruneChangesParams) (PruneChangesRow, error) {
+	row := q.db.QueryRow(ctx, pruneChanges, arg.Before, arg.Batch)
 	var i PruneChangesRow
 	err := row.Scan(&i.Pruned, &i.PrunedThrough)
 	return i, err

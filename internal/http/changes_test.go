@@ -707,3 +707,18 @@ func TestChangesLongPollIsExemptFromTheRequestTimeout(t *testing.T) {
 		t.Fatalf("the long poll answered %+v after %s", p, time.Since(started))
 	}
 }
+
+// With CORS on, browsers may send If-None-Match and Last-Event-ID.
+func TestCORSAllowsConditionalAndResumeHeaders(t *testing.T) {
+	t.Parallel()
+	const origin = "https://app.epic-events.test"
+	api := apitest.New(t, withCORS(origin))
+	res := preflight(api, origin, "GET", "Authorization, If-None-Match, Last-Event-ID")
+	if res.Status >= 300 || res.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("preflight: %d %v", res.Status, res.Header)
+	}
+	want := []string{"authorization", "if-none-match", "last-event-id"}
+	if diff := cmp.Diff(want, headerList(res.Header, "Access-Control-Allow-Headers")); diff != "" {
+		t.Fatalf("allowed headers (-want +got):\n%s", diff)
+	}
+}

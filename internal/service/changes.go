@@ -363,12 +363,24 @@ func toChange(r db.ListChangesRow, seeAudit bool) FeedChange {
 	return c
 }
 
-// Prune removes the changes older than the retention; readers whose cursor
-// falls before what was removed get 410 cursor-expired.
+// pruneBatch bounds the changes one pruning statement removes.
+const pruneBatch = 5000
+
+// Prune removes the changes older than the retention, a prefix of
+// positions at a time; readers whose cursor falls before what was removed
+// get 410 cursor-expired. (A change written under a clock behind another
+// replica's may go with an older neighbour a little early.)
 func (s *FeedService) Prune(ctx context.Context) (int64, error) {
-	r, err := s.Store.PruneChanges(ctx, s.now().Add(-s.cfg.Retention))
-	if err != nil {
-		return 0, fromDB(err)
+	before := s.now().Add(-s.cfg.Retention)
+	var total int64
+	for {
+		r, err := s.Store.PruneChanges(ctx, db.PruneChangesParams{Before: before, Batch: pruneBatch})
+		if err != nil {
+			return total, fromDB(err)
+		}
+		total += r.Pruned
+		if r.Pruned < pruneBatch {
+			return total, nil
+		}
 	}
-	return r.Pruned, nil
 }

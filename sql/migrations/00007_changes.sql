@@ -31,6 +31,9 @@ CREATE TABLE changes (
     at         timestamptz NOT NULL
 );
 
+-- Pruning finds what is older than the retention by instant.
+CREATE INDEX changes_at_idx ON changes (at);
+
 -- Pruning removes a prefix of positions; pruned_through is the highest one
 -- removed, so a cursor below it has missed something (410).
 CREATE TABLE change_feed (

@@ -23,8 +23,10 @@ LIMIT @row_limit;
 -- name: PruneChanges :one
 -- Removes every change up to the last one written before the cutoff (a
 -- prefix of positions), and remembers how far it went.
+-- At most @batch changes at a time, so one statement stays short.
 WITH cut AS (
-    SELECT coalesce(max(k.position), 0)::bigint AS upto FROM changes k WHERE k.at < @before
+    SELECT coalesce(max(k.position), 0)::bigint AS upto
+    FROM (SELECT o.position FROM changes o WHERE o.at < @before ORDER BY o.position LIMIT @batch) k
 ), gone AS (
     DELETE FROM changes d WHERE d.position <= (SELECT upto FROM cut) RETURNING 1
 ), moved AS (
