@@ -1,8 +1,8 @@
 package main
 
-// No Docker engine runs the tests: these keep the Dockerfile, the Compose
-// file and the proxy configuration consistent with what the binary reads
-// and does.
+// These keep the Dockerfile, the Compose file and the proxy configuration
+// consistent with what the binary reads and does, without a container
+// engine; deploy/compose-test.sh (CI's last step) runs them for real.
 
 import (
 	"bufio"
@@ -291,7 +291,8 @@ type composeFile struct {
 	Networks map[string]struct {
 		IPAM struct {
 			Config []struct {
-				Subnet string `yaml:"subnet"`
+				Subnet  string `yaml:"subnet"`
+				IPRange string `yaml:"ip_range"`
 			} `yaml:"config"`
 		} `yaml:"ipam"`
 	} `yaml:"networks"`
@@ -524,9 +525,20 @@ func TestScaledProfileRoundRobinsOverThreeReplicasBehindATrustedProxy(t *testing
 		if err != nil {
 			t.Fatalf("the proxy has no fixed address on %s: %v", netName, err)
 		}
-		subnet := netip.MustParsePrefix(c.Networks[netName].IPAM.Config[0].Subnet)
+		ipam := c.Networks[netName].IPAM.Config[0]
+		subnet := netip.MustParsePrefix(ipam.Subnet)
 		if !subnet.Contains(addr) {
 			t.Fatalf("proxy address %s outside %s", addr, subnet)
+		}
+		// Compose hands the other containers addresses from ip_range: the
+		// proxy's must not be one of them, or a replica or the database
+		// may take it first.
+		dynamic, err := netip.ParsePrefix(ipam.IPRange)
+		if err != nil {
+			t.Fatalf("network %s has no ip_range keeping the proxy's address out: %v", netName, err)
+		}
+		if dynamic.Contains(addr) || !subnet.Contains(dynamic.Addr()) || dynamic.Bits() < subnet.Bits() {
+			t.Fatalf("ip_range %s of %s must lie inside the subnet and leave out the proxy's %s", dynamic, subnet, addr)
 		}
 		for _, r := range replicas {
 			env := map[string]string{}

@@ -33,7 +33,11 @@ var contract = `{"id":"` + uuid1 + `","client":{"id":"` + uuid2 + `","full_name"
 "signed":false,"signed_at":null,"version":1,"created_at":"2026-01-05T09:00:00Z","updated_at":"2026-01-05T09:00:00Z"}`
 
 func problem(slug string, status int) string {
-	return `{"type":"urn:epic-events:problem:` + slug + `","title":"T","status":` + strconv.Itoa(status) + `,"detail":"D.","request_id":"abcdefgh12"}`
+	errs := ""
+	if status == 422 { // every 422 names its fields
+		errs = `,"errors":[{"field":"name","message":"must not be null"}]`
+	}
+	return `{"type":"urn:epic-events:problem:` + slug + `","title":"T","status":` + strconv.Itoa(status) + `,"detail":"D.","request_id":"abcdefgh12"` + errs + `}`
 }
 
 type exchange struct {

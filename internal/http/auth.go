@@ -26,23 +26,22 @@ func toTokenJSON(p service.TokenPair) tokenJSON {
 	}
 }
 
+func parseLogin(req loginRequest, found []service.FieldError) (service.LoginInput, error) {
+	p := newFieldParser(found)
+	in := service.LoginInput{
+		Login:    required(p, "username", req.Username, service.Text(1, 254)),
+		Password: required(p, "password", req.Password, service.ParseSecret),
+	}
+	return in, p.err()
+}
+
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	var req loginRequest
-	found, err := decodeBody(w, r, &req)
+	in, err := readInput(w, r, parseLogin)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	p := newFieldParser(found)
-	in := service.LoginInput{
-		Login:      required(p, "username", req.Username, service.Text(1, 254)),
-		Password:   required(p, "password", req.Password, service.ParseSecret),
-		ClientAddr: s.clientAddrOf(r),
-	}
-	if err := p.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	in.ClientAddr = s.clientAddrOf(r)
 	pair, err := s.cfg.Auth.Login(r.Context(), in)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -55,16 +54,15 @@ type refreshRequest struct {
 	RefreshToken *string `json:"refresh_token"`
 }
 
-func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
-	var req refreshRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func parseRefresh(req refreshRequest, found []service.FieldError) (service.RefreshInput, error) {
 	p := newFieldParser(found)
 	in := service.RefreshInput{RefreshToken: required(p, "refresh_token", req.RefreshToken, service.ParseSecret)}
-	if err := p.err(); err != nil {
+	return in, p.err()
+}
+
+func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
+	in, err := readInput(w, r, parseRefresh)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -81,23 +79,22 @@ type changePasswordRequest struct {
 	NewPassword     *string `json:"new_password"`
 }
 
-func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
-	var req changePasswordRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func parseChangePassword(req changePasswordRequest, found []service.FieldError) (service.ChangePasswordInput, error) {
 	p := newFieldParser(found)
 	in := service.ChangePasswordInput{
 		CurrentPassword: required(p, "current_password", req.CurrentPassword, service.ParseSecret),
 		NewPassword:     required(p, "new_password", req.NewPassword, service.ParseNewPassword),
-		ClientAddr:      s.clientAddrOf(r),
 	}
-	if err := p.err(); err != nil {
+	return in, p.err()
+}
+
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
+	in, err := readInput(w, r, parseChangePassword)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	in.ClientAddr = s.clientAddrOf(r)
 	if err := s.cfg.Auth.ChangePassword(r.Context(), callerFrom(r.Context()), in); err != nil {
 		s.writeError(w, r, err)
 		return

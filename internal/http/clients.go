@@ -64,13 +64,7 @@ func parseCreateClient(req clientRequest, found []service.FieldError) (service.C
 }
 
 func (s *server) createClient(w http.ResponseWriter, r *http.Request) {
-	var req clientRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseCreateClient(req, found)
+	in, err := readInput(w, r, parseCreateClient)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -113,13 +107,7 @@ func parseUpdateClient(req updateClientRequest, found []service.FieldError) (ser
 }
 
 func (s *server) updateClient(w http.ResponseWriter, r *http.Request) {
-	var req updateClientRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseUpdateClient(req, found)
+	in, err := readInput(w, r, parseUpdateClient)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -60,13 +60,7 @@ func parseCreateCollaborator(req createCollaboratorRequest, found []service.Fiel
 }
 
 func (s *server) createCollaborator(w http.ResponseWriter, r *http.Request) {
-	var req createCollaboratorRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseCreateCollaborator(req, found)
+	in, err := readInput(w, r, parseCreateCollaborator)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -133,13 +127,7 @@ func parseUpdateCollaborator(req updateCollaboratorRequest, found []service.Fiel
 }
 
 func (s *server) updateCollaborator(w http.ResponseWriter, r *http.Request) {
-	var req updateCollaboratorRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseUpdateCollaborator(req, found)
+	in, err := readInput(w, r, parseUpdateCollaborator)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

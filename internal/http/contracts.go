@@ -71,13 +71,7 @@ func checkAmounts(p *fieldParser, total, due *service.Money) {
 }
 
 func (s *server) createContract(w http.ResponseWriter, r *http.Request) {
-	var req createContractRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseCreateContract(req, found)
+	in, err := readInput(w, r, parseCreateContract)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -118,13 +112,7 @@ func parseUpdateContract(req updateContractRequest, found []service.FieldError) 
 }
 
 func (s *server) updateContract(w http.ResponseWriter, r *http.Request) {
-	var req updateContractRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseUpdateContract(req, found)
+	in, err := readInput(w, r, parseUpdateContract)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -80,13 +80,7 @@ func parseCreateEvent(req createEventRequest, found []service.FieldError) (servi
 }
 
 func (s *server) createEvent(w http.ResponseWriter, r *http.Request) {
-	var req createEventRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseCreateEvent(req, found)
+	in, err := readInput(w, r, parseCreateEvent)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -146,13 +140,7 @@ func parseUpdateEvent(req updateEventRequest, found []service.FieldError) (servi
 }
 
 func (s *server) updateEvent(w http.ResponseWriter, r *http.Request) {
-	var req updateEventRequest
-	found, err := decodeBody(w, r, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	in, err := parseUpdateEvent(req, found)
+	in, err := readInput(w, r, parseUpdateEvent)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

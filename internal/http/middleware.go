@@ -112,7 +112,12 @@ func (s *server) observe(next http.Handler) http.Handler {
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten()}
 			if info.err != nil {
+				// A database that is away is an outage to watch, not a bug:
+				// every request during it says so, at WARN.
 				level = slog.LevelError
+				if status == http.StatusServiceUnavailable {
+					level = slog.LevelWarn
+				}
 				attrs = append(attrs, "error", info.err.Error())
 			}
 			s.log.Log(ctx, level, "request", attrs...)

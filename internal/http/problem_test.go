@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"epicevents/internal/db"
 	"epicevents/internal/service"
 )
 
@@ -116,5 +118,18 @@ func TestUnknownErrorsAreInternalAndSayNothing(t *testing.T) {
 	// A wrapped service error keeps its own answer.
 	if w, _, _ := writeProblem(t, errors.Join(errors.New("context"), service.Errorf(service.CodeNotFound, "No client has this id."))); w.Code != 404 {
 		t.Fatalf("wrapped service error: %d", w.Code)
+	}
+}
+
+// A database that is away, even one a service forgot to translate, is a
+// 503 with Retry-After whose log line is a WARN: an outage, not a bug.
+func TestLostDatabaseIsA503LoggedAsWarning(t *testing.T) {
+	w, body, logs := writeProblem(t, fmt.Errorf("load client: %w", db.ErrUnavailable))
+	if w.Code != 503 || body["type"] != "urn:epic-events:problem:unavailable" || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("%d %v: %s", w.Code, w.Header(), w.Body)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(logs)), &line); err != nil || line["level"] != "WARN" || line["status"] != float64(503) {
+		t.Fatalf("log line %s (%v)", logs, err)
 	}
 }
