@@ -18,6 +18,8 @@ type Listener struct {
 	cfg     *pgx.ConnConfig
 	retry   time.Duration
 	onError func(error)
+	// onAttempt, for tests, hears of each connection attempt.
+	onAttempt func()
 
 	mu      sync.Mutex
 	changed chan struct{}
@@ -31,7 +33,7 @@ func NewListener(cfg *pgx.ConnConfig, onError func(error)) *Listener {
 	if onError == nil {
 		onError = func(error) {}
 	}
-	return &Listener{cfg: cfg.Copy(), retry: 500 * time.Millisecond, onError: onError,
+	return &Listener{cfg: cfg.Copy(), retry: 500 * time.Millisecond, onError: onError, onAttempt: func() {},
 		changed: make(chan struct{}), ready: make(chan struct{})}
 }
 
@@ -53,14 +55,22 @@ func (l *Listener) wake() {
 	l.changed = make(chan struct{})
 }
 
-// Run listens until ctx ends, reconnecting every half second after a loss.
+// Run listens until ctx ends, reconnecting every half second after a loss;
+// onError hears of the first failure of each outage only.
 func (l *Listener) Run(ctx context.Context) {
+	reported := false
 	for ctx.Err() == nil {
-		err := l.listen(ctx)
+		listened, err := l.listen(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		l.onError(Classify(err))
+		if listened {
+			reported = false
+		}
+		if !reported {
+			l.onError(Classify(err))
+			reported = true
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -69,16 +79,19 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
-func (l *Listener) listen(ctx context.Context) error {
+// listen holds one connection until it fails; listened says whether it
+// got as far as listening.
+func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
+	l.onAttempt()
 	connectCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	conn, err := pgx.ConnectConfig(connectCtx, l.cfg)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "LISTEN "+ChangesChannel); err != nil {
-		return err
+		return false, err
 	}
 	l.mu.Lock()
 	if !l.readyOK {
@@ -90,7 +103,7 @@ func (l *Listener) listen(ctx context.Context) error {
 	l.wake()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		l.wake()
 	}
