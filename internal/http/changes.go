@@ -186,6 +186,9 @@ func (s *server) streamChanges(w http.ResponseWriter, r *http.Request) {
 		in.Cursor = id
 	}
 	in.Limit = service.MaxChangeLimit
+	// Taken before each read, so that a change committed just after it
+	// still wakes the stream.
+	changed := s.cfg.Feed.Changed()
 	// Errors (400, 422, 410) are answered as problems, before the stream.
 	page, err := s.cfg.Feed.Read(ctx, caller, in)
 	if err != nil {
@@ -223,7 +226,6 @@ func (s *server) streamChanges(w http.ResponseWriter, r *http.Request) {
 		if err := rc.Flush(); err != nil {
 			return
 		}
-		changed := s.cfg.Feed.Changed()
 		if len(page.Changes) == 0 {
 			select {
 			case <-changed:
@@ -243,6 +245,7 @@ func (s *server) streamChanges(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		changed = s.cfg.Feed.Changed()
 		if page, err = s.cfg.Feed.Read(ctx, caller, in); err != nil {
 			// The client reconnects with its last id and hears why.
 			if service.ErrorCode(err) == service.CodeInternal {

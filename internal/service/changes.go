@@ -260,13 +260,6 @@ func (s *FeedService) List(ctx context.Context, caller Caller, in ListChangesInp
 	}
 }
 
-// Validate checks a feed request without reading it (the stream checks
-// its parameters once, before it starts).
-func (s *FeedService) Validate(in ListChangesInput) error {
-	_, err := s.validate(in)
-	return err
-}
-
 func (s *FeedService) validate(in ListChangesInput) (int64, error) {
 	var after int64 = -1
 	if in.Cursor != "" {
