@@ -224,6 +224,17 @@ call 204 valid "Anna changes her password" -X PUT "$API/v1/me/password" -H "Auth
   -d '{"current_password": "anna-chooses-a-long-one", "new_password": "anna-picks-another-long-one"}'
 call 204 valid "management deletes Anna" -X DELETE "$API/v1/collaborators/$ANNA_ID" \
   -H "Authorization: Bearer $MANAGER"
+call 200 valid "the change feed's first page" "$API/v1/changes?limit=5" -H "Authorization: Bearer $MANAGER"
+[ "$(field '.data | length')" = 5 ] || fail "the change feed does not hold the walk-through's writes"
+FEED_TAG=$(tr -d '\r' <"$work/headers" | sed -n 's/^etag: //Ip')
+call 200 valid "the next page, events only, as a commercial" \
+  "$API/v1/changes?types=event.created,event.updated&cursor=$(field .next_cursor)" -H "Authorization: Bearer $BILL"
+call 304 valid "the first page again, not modified" "$API/v1/changes?limit=5" -H "Authorization: Bearer $MANAGER" \
+  -H "If-None-Match: $FEED_TAG"
+call 200 valid "the feed's head" "$API/v1/changes/head" -H "Authorization: Bearer $KATE"
+call 200 valid "a long poll at the head answers an empty page" \
+  "$API/v1/changes?wait=1&cursor=$(field .cursor)" -H "Authorization: Bearer $KATE"
+call 410 valid "a cursor past the end" "$API/v1/changes?cursor=cDk5OTk5OTk5" -H "Authorization: Bearer $KATE"
 call 200 valid "/healthz" "$API/healthz"
 call 200 valid "/readyz" "$API/readyz"
 call 200 valid "/metrics" "$API/metrics"

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"epicevents/internal/db"
+	apihttp "epicevents/internal/http"
 	"epicevents/internal/service"
 )
 
@@ -117,7 +118,8 @@ func createManager(ctx context.Context, inv invocation) error {
 		return err
 	}
 	defer done()
-	svc := service.NewCollaboratorService(service.Deps{Store: db.NewStore(pool), Passwords: service.NewPasswords(cfg.BcryptCost)})
+	svc := service.NewCollaboratorService(service.Deps{Store: db.NewStore(pool), Passwords: service.NewPasswords(cfg.BcryptCost),
+		Render: apihttp.RenderRecord})
 	c, err := svc.CreateManager(ctx, service.BootstrapInput{Username: *username, Email: *email, Password: cfg.BootstrapPassword}, *employee)
 	if err != nil {
 		return createManagerError(err, map[string]string{

@@ -50,6 +50,10 @@ type config struct {
 	BootstrapUsername string
 	BootstrapEmail    string
 	BootstrapPassword string
+
+	// The change feed (SPEC §7).
+	ChangesRetention  time.Duration
+	ChangesMaxWaiters int
 }
 
 // envReader reads settings and remembers the first bad one.
@@ -150,6 +154,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		BootstrapUsername:     e.str("BOOTSTRAP_MANAGER_USERNAME", "manager"),
 		BootstrapEmail:        e.str("BOOTSTRAP_MANAGER_EMAIL", "manager@epic-events.test"),
 		BootstrapPassword:     e.secret("BOOTSTRAP_MANAGER_PASSWORD"),
+		ChangesRetention:      e.duration("CHANGES_RETENTION", 840*time.Hour),
+		ChangesMaxWaiters:     e.integer("CHANGES_MAX_WAITERS", 1000, 1, 1000000),
+	}
+	if c.ChangesRetention < 72*time.Hour {
+		e.fail("CHANGES_RETENTION", "must be at least 72h, got %s", c.ChangesRetention)
 	}
 	if password := e.secret("DATABASE_PASSWORD"); password != "" {
 		if c.DatabaseURL == "" {

@@ -29,7 +29,8 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.HTTPAddr != ":8080" || cfg.AccessTokenTTL != 15*time.Minute || cfg.RefreshTokenTTL != 720*time.Hour ||
 		cfg.BcryptCost != 12 || cfg.RequestTimeout != 5*time.Second || cfg.ShutdownDelay != 0 ||
 		cfg.ShutdownTimeout != 20*time.Second || cfg.LogLevel != slog.LevelInfo ||
-		cfg.BootstrapUsername != "manager" || len(cfg.CORSAllowedOrigins) != 0 {
+		cfg.BootstrapUsername != "manager" || len(cfg.CORSAllowedOrigins) != 0 ||
+		cfg.ChangesRetention != 840*time.Hour || cfg.ChangesMaxWaiters != 1000 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -46,6 +47,7 @@ func TestConfigReadsEverySetting(t *testing.T) {
 		"SENTRY_DSN":           "dsn", "SENTRY_ENVIRONMENT": "staging",
 		"BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_EMAIL": "boss@epic-events.test",
 		"BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long",
+		"CHANGES_RETENTION":          "100h", "CHANGES_MAX_WAITERS": "50",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,8 @@ func TestConfigReadsEverySetting(t *testing.T) {
 		cfg.ShutdownDelay != 3*time.Second || cfg.ShutdownTimeout != 9*time.Second ||
 		len(cfg.CORSAllowedOrigins) != 2 || len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.0.2.7/32" ||
 		cfg.SentryDSN != "dsn" || cfg.SentryEnvironment != "staging" ||
-		cfg.BootstrapUsername != "boss" || cfg.BootstrapPassword != "boss-password-long" {
+		cfg.BootstrapUsername != "boss" || cfg.BootstrapPassword != "boss-password-long" ||
+		cfg.ChangesRetention != 100*time.Hour || cfg.ChangesMaxWaiters != 50 {
 		t.Fatalf("config: %+v", cfg)
 	}
 }
@@ -95,6 +98,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"BCRYPT_COST":          {"BCRYPT_COST": "40"},
 		"LOG_LEVEL":            {"LOG_LEVEL": "loud"},
 		"TRUSTED_PROXIES":      {"TRUSTED_PROXIES": "not-a-cidr"},
+		"CHANGES_RETENTION":    {"CHANGES_RETENTION": "71h"},
+		"CHANGES_MAX_WAITERS":  {"CHANGES_MAX_WAITERS": "0"},
 		"DATABASE_URL_FILE":    {"DATABASE_URL_FILE": "/nonexistent/secret"},
 		"DATABASE_URL":         {"DATABASE_URL": "x", "DATABASE_URL_FILE": "/etc/hostname"},
 	}

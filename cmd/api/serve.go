@@ -32,6 +32,8 @@ type app struct {
 	closers  []func() // run in reverse order by cleanup
 	// embedded is set when the database is the built-in development one.
 	embedded bool
+	// drain ends held requests (long polls, streams) at SIGTERM.
+	drain func()
 }
 
 // onCleanup registers what cleanup releases, the last registered first.
@@ -101,6 +103,7 @@ func serve(ctx context.Context, inv invocation) error {
 	// balancer notices, then drain in-flight requests. Answers say
 	// "Connection: close" from now on, so clients reconnect elsewhere.
 	a.draining.Store(true)
+	a.drain()
 	srv.SetKeepAlivesEnabled(false)
 	a.log.Info("shutting down", "delay", a.cfg.ShutdownDelay.String(), "timeout", a.cfg.ShutdownTimeout.String())
 	time.Sleep(a.cfg.ShutdownDelay)
@@ -141,7 +144,7 @@ func startApp(ctx context.Context, getenv func(string) string, stdout, stderr io
 func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, error) {
 	log := newLogger(cfg, stdout)
 	log.Info("starting", "version", version, "go_version", runtime.Version())
-	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}}
+	a := &app{cfg: cfg, log: log, draining: &atomic.Bool{}, drain: func() {}}
 	fail := func(err error) (*app, error) { a.cleanup(); return nil, err }
 	embedded := cfg.DatabaseURL == ""
 	var dev *embeddedDB
@@ -186,7 +189,8 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	metrics := telemetry.NewMetrics(version, poolStats(pool))
 
 	store := db.NewStore(pool)
-	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter}
+	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter,
+		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	if embedded && bootstrap.Password == "" {
@@ -206,7 +210,10 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
 		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
 	})
+	feed := startFeed(a, deps, pool, log)
+	metrics.FeedWaiters(feed.Waiters)
 	a.handler = apihttp.NewHandler(apihttp.Config{
+		Feed: feed,
 		Auth: auth, Collaborators: collaborators, Logger: log,
 		RequestTimeout: cfg.RequestTimeout,
 		TrustedProxies: cfg.TrustedProxies,
@@ -231,6 +238,42 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	})
 	a.embedded = embedded
 	return a, nil
+}
+
+// startFeed builds the change feed with its listener (one connection
+// outside the pool that wakes every held reader) and its hourly pruning,
+// both stopped by cleanup.
+func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger) *service.FeedService {
+	listener := db.NewListener(pool.Config().ConnConfig, func(err error) {
+		log.Warn("change listener lost its connection; reconnecting", "error", err.Error())
+	})
+	feed := service.NewFeedService(deps, service.FeedConfig{
+		Retention: a.cfg.ChangesRetention, MaxWaiters: a.cfg.ChangesMaxWaiters,
+		StatementTimeout: a.cfg.RequestTimeout, Wakeup: listener,
+	})
+	a.drain = feed.Drain
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { listener.Run(ctx); done <- struct{}{} }()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		tick := time.NewTicker(time.Hour)
+		defer tick.Stop()
+		for {
+			if n, err := feed.Prune(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("pruning the change feed failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned the change feed", "changes", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	a.onCleanup(func() { feed.Drain(); stop(); <-done; <-done })
+	return feed
 }
 
 // readiness is 503 while draining, when the database does not answer, or

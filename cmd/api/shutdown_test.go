@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -47,6 +48,18 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// scrape reads /metrics.
+func scrape(t *testing.T, client *http.Client, base string) string {
+	t.Helper()
+	res, err := client.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // TestBinaryDrainsOnSIGTERMAndExitsZero runs the real binary: on SIGTERM
@@ -131,6 +144,29 @@ func TestBinaryDrainsOnSIGTERMAndExitsZero(t *testing.T) {
 	login.Body.Close()
 	_, rest, _ := strings.Cut(string(body), `"access_token":"`)
 	token, _, _ := strings.Cut(rest, `"`)
+	// A long poll and a stream of the change feed are held too: SIGTERM
+	// ends them at once, the long poll with an empty page.
+	held := make(chan string, 2)
+	hold := func(path string) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := client.Do(req)
+		if err != nil {
+			held <- path + ": " + err.Error()
+			return
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		held <- fmt.Sprintf("%s: %d %v %s", path, res.StatusCode, err, body)
+	}
+	go hold("/v1/changes?types=event.created&wait=30")
+	go hold("/v1/changes/stream?types=event.created")
+	for start := time.Now(); !strings.Contains(scrape(t, client, base), "epicevents_feed_waiters 2"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the long poll and the stream were not held")
+		}
+	}
+
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +214,19 @@ func TestBinaryDrainsOnSIGTERMAndExitsZero(t *testing.T) {
 	sigterm := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case got := <-held:
+			if !strings.Contains(got, ": 200 <nil>") {
+				t.Fatalf("a held request at SIGTERM: %s", got)
+			}
+			if strings.HasPrefix(got, "/v1/changes?") && !strings.Contains(got, `"data":[]`) {
+				t.Fatalf("the long poll did not answer an empty page: %s", got)
+			}
+		case <-time.After(delay / 2):
+			t.Fatal("a held request of the change feed outlived SIGTERM")
+		}
 	}
 	for status("/readyz") != http.StatusServiceUnavailable {
 		if time.Since(sigterm) > delay/2 {

@@ -19,6 +19,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ChangeType.
+const (
+	ClientCreated       ChangeType = "client.created"
+	ClientUpdated       ChangeType = "client.updated"
+	CollaboratorCreated ChangeType = "collaborator.created"
+	CollaboratorDeleted ChangeType = "collaborator.deleted"
+	CollaboratorUpdated ChangeType = "collaborator.updated"
+	ContractCreated     ChangeType = "contract.created"
+	ContractUpdated     ChangeType = "contract.updated"
+	EventCreated        ChangeType = "event.created"
+	EventUpdated        ChangeType = "event.updated"
+)
+
+// Valid indicates whether the value is a known member of the ChangeType enum.
+func (e ChangeType) Valid() bool {
+	switch e {
+	case ClientCreated:
+		return true
+	case ClientUpdated:
+		return true
+	case CollaboratorCreated:
+		return true
+	case CollaboratorDeleted:
+		return true
+	case CollaboratorUpdated:
+		return true
+	case ContractCreated:
+		return true
+	case ContractUpdated:
+		return true
+	case EventCreated:
+		return true
+	case EventUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CommercialFilterKeyword.
 const (
 	CommercialFilterKeywordMe CommercialFilterKeyword = "me"
@@ -79,6 +118,7 @@ func (e HistoryEntryAction) Valid() bool {
 // Defines values for Permission.
 const (
 	PermissionAuditRead           Permission = "audit:read"
+	PermissionChangeRead          Permission = "change:read"
 	PermissionClientCreate        Permission = "client:create"
 	PermissionClientRead          Permission = "client:read"
 	PermissionClientReassign      Permission = "client:reassign"
@@ -102,6 +142,8 @@ const (
 func (e Permission) Valid() bool {
 	switch e {
 	case PermissionAuditRead:
+		return true
+	case PermissionChangeRead:
 		return true
 	case PermissionClientCreate:
 		return true
@@ -147,6 +189,7 @@ const (
 	ProblemTypeUrnEpicEventsProblemCollaboratorHasDependents ProblemType = "urn:epic-events:problem:collaborator-has-dependents"
 	ProblemTypeUrnEpicEventsProblemContractNotSigned         ProblemType = "urn:epic-events:problem:contract-not-signed"
 	ProblemTypeUrnEpicEventsProblemContractSigned            ProblemType = "urn:epic-events:problem:contract-signed"
+	ProblemTypeUrnEpicEventsProblemCursorExpired             ProblemType = "urn:epic-events:problem:cursor-expired"
 	ProblemTypeUrnEpicEventsProblemDuplicate                 ProblemType = "urn:epic-events:problem:duplicate"
 	ProblemTypeUrnEpicEventsProblemEventFinished             ProblemType = "urn:epic-events:problem:event-finished"
 	ProblemTypeUrnEpicEventsProblemForbidden                 ProblemType = "urn:epic-events:problem:forbidden"
@@ -175,6 +218,8 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeUrnEpicEventsProblemContractNotSigned:
 		return true
 	case ProblemTypeUrnEpicEventsProblemContractSigned:
+		return true
+	case ProblemTypeUrnEpicEventsProblemCursorExpired:
 		return true
 	case ProblemTypeUrnEpicEventsProblemDuplicate:
 		return true
@@ -211,6 +256,36 @@ func (e ProblemType) Valid() bool {
 	case ProblemTypeUrnEpicEventsProblemUnsupportedMediaType:
 		return true
 	case ProblemTypeUrnEpicEventsProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemCursorExpiredStatus.
+const (
+	N410 ProblemCursorExpiredStatus = 410
+)
+
+// Valid indicates whether the value is a known member of the ProblemCursorExpiredStatus enum.
+func (e ProblemCursorExpiredStatus) Valid() bool {
+	switch e {
+	case N410:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemCursorExpiredType.
+const (
+	ProblemCursorExpiredTypeUrnEpicEventsProblemCursorExpired ProblemCursorExpiredType = "urn:epic-events:problem:cursor-expired"
+)
+
+// Valid indicates whether the value is a known member of the ProblemCursorExpiredType enum.
+func (e ProblemCursorExpiredType) Valid() bool {
+	switch e {
+	case ProblemCursorExpiredTypeUrnEpicEventsProblemCursorExpired:
 		return true
 	default:
 		return false
@@ -1097,6 +1172,52 @@ type CalendarFeedStatus struct {
 	LastUsedAt nullable.Nullable[Instant] `json:"last_used_at"`
 }
 
+// Change One committed write. `data` is the record's body as `GET` returned it when the write
+// committed (a `Collaborator`, `Client`, `Contract` or `Event`, by `type`); summaries of
+// other records inside it are as of that commit. A `collaborator.deleted` change is the
+// tombstone: its `data` carries `deleted_at`. `actor` and `request_id` are null unless
+// the reader has `audit:read`; `actor` is null for the system.
+type Change struct {
+	Actor nullable.Nullable[CollaboratorSummary] `json:"actor"`
+
+	// At An RFC 3339 instant, in UTC.
+	At   Instant     `json:"at"`
+	Data Change_Data `json:"data"`
+
+	// Id Examples: 5b0e2a4c-6a3f-4c1e-9d2b-8f1a7c3e9b01
+	Id Id `json:"id"`
+
+	// RecordId Examples: 5b0e2a4c-6a3f-4c1e-9d2b-8f1a7c3e9b01
+	RecordId  Id                        `json:"record_id"`
+	RequestId nullable.Nullable[string] `json:"request_id"`
+	Type      ChangeType                `json:"type"`
+
+	// Version Moves by one at each change of the record's own fields; the `ETag` carries it.
+	Version Version `json:"version"`
+}
+
+// Change_Data defines model for Change.Data.
+type Change_Data struct {
+	union json.RawMessage
+}
+
+// ChangeHead defines model for ChangeHead.
+type ChangeHead struct {
+	// Cursor The position at the end of the feed now.
+	Cursor string `json:"cursor"`
+}
+
+// ChangePage defines model for ChangePage.
+type ChangePage struct {
+	Data []Change `json:"data"`
+
+	// NextCursor Where to read next; never null, never before the cursor given.
+	NextCursor string `json:"next_cursor"`
+}
+
+// ChangeType defines model for ChangeType.
+type ChangeType string
+
 // Client defines model for Client.
 type Client struct {
 	Commercial CollaboratorSummary `json:"commercial"`
@@ -1648,7 +1769,7 @@ type Phone = string
 // `contract-not-signed` 409, `event-finished` 409, `collaborator-has-dependents` 409,
 // `last-manager` 409, `idempotency-key-in-use` 409, `precondition-failed` 412,
 // `payload-too-large` 413, `unsupported-media-type` 415, `idempotency-key-reused` 422,
-// `rate-limited` 429, `internal` 500, `unavailable` 503, `limit-reached` 409.
+// `rate-limited` 429, `internal` 500, `unavailable` 503, `limit-reached` 409, `cursor-expired` 410.
 type Problem struct {
 	Detail string `json:"detail"`
 
@@ -1665,6 +1786,27 @@ type Problem struct {
 
 // ProblemType defines model for Problem.Type.
 type ProblemType string
+
+// ProblemCursorExpired A 410 problem: `cursor-expired`.
+type ProblemCursorExpired struct {
+	Detail string `json:"detail"`
+
+	// Errors For `validation`, each bad field (a body field, a query parameter or a header name) and what is wrong with it.
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	RequestId string                     `json:"request_id"`
+	Status    ProblemCursorExpiredStatus `json:"status"`
+	Title     string                     `json:"title"`
+	Type      ProblemCursorExpiredType   `json:"type"`
+}
+
+// ProblemCursorExpiredStatus defines model for ProblemCursorExpired.Status.
+type ProblemCursorExpiredStatus int
+
+// ProblemCursorExpiredType defines model for ProblemCursorExpired.Type.
+type ProblemCursorExpiredType string
 
 // ProblemForbidden A 403 problem: `forbidden`.
 type ProblemForbidden struct {
@@ -1986,6 +2128,9 @@ type Username = string
 // Version Moves by one at each change of the record's own fields; the `ETag` carries it.
 type Version = int
 
+// ChangeTypes defines model for ChangeTypes.
+type ChangeTypes = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -1994,6 +2139,9 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
 
 // Limit defines model for Limit.
 type Limit = int
@@ -2006,6 +2154,9 @@ type RequestId = string
 
 // BadCursor A 400 problem: `malformed-request`.
 type BadCursor = ProblemMalformedRequest
+
+// CursorExpired A 410 problem: `cursor-expired`.
+type CursorExpired = ProblemCursorExpired
 
 // Forbidden A 403 problem: `forbidden`.
 type Forbidden = ProblemForbidden
@@ -2138,6 +2289,54 @@ type LogoutParams struct {
 
 // RefreshTokensParams defines parameters for RefreshTokens.
 type RefreshTokensParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListChangesParams defines parameters for ListChanges.
+type ListChangesParams struct {
+	// Cursor A `next_cursor`, an SSE `id`, or `/v1/changes/head`'s `cursor`, as is (`400` when garbled).
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size. Out of range is `422`.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Types Comma-separated change types to keep (all when absent); an unknown, repeated or empty one is `422`.
+	Types *ChangeTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// Wait Whole seconds to hold the request while nothing matches (`0`, the default, answers at once).
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// IfNoneMatch An `ETag` received before; when it still matches, the answer is `304` with no body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetChangesHeadParams defines parameters for GetChangesHead.
+type GetChangesHeadParams struct {
+	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
+	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
+	// problems and in the audit trail.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// StreamChangesParams defines parameters for StreamChanges.
+type StreamChangesParams struct {
+	// Cursor Where to start, as for `/v1/changes`; `Last-Event-ID` wins when both are sent.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Types Comma-separated change types to keep (all when absent); an unknown, repeated or empty one is `422`.
+	Types *ChangeTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// LastEventID The `id` of the last event received.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+
 	// XRequestId Your id for this request, kept when it is 8 to 64 characters of `[A-Za-z0-9._-]`
 	// (otherwise the server makes one). It comes back in the `X-Request-Id` header, in
 	// problems and in the audit trail.
@@ -2655,6 +2854,120 @@ type ChangePasswordJSONRequestBody = PasswordChange
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = PersonalAccessTokenCreate
 
+// AsCollaborator returns the union data inside the Change_Data as a Collaborator
+func (t Change_Data) AsCollaborator() (Collaborator, error) {
+	var body Collaborator
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCollaborator overwrites any union data inside the Change_Data as the provided Collaborator
+func (t *Change_Data) FromCollaborator(v Collaborator) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCollaborator performs a merge with any union data inside the Change_Data, using the provided Collaborator
+func (t *Change_Data) MergeCollaborator(v Collaborator) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsClient returns the union data inside the Change_Data as a Client
+func (t Change_Data) AsClient() (Client, error) {
+	var body Client
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromClient overwrites any union data inside the Change_Data as the provided Client
+func (t *Change_Data) FromClient(v Client) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeClient performs a merge with any union data inside the Change_Data, using the provided Client
+func (t *Change_Data) MergeClient(v Client) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsContract returns the union data inside the Change_Data as a Contract
+func (t Change_Data) AsContract() (Contract, error) {
+	var body Contract
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContract overwrites any union data inside the Change_Data as the provided Contract
+func (t *Change_Data) FromContract(v Contract) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeContract performs a merge with any union data inside the Change_Data, using the provided Contract
+func (t *Change_Data) MergeContract(v Contract) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEvent returns the union data inside the Change_Data as a Event
+func (t Change_Data) AsEvent() (Event, error) {
+	var body Event
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEvent overwrites any union data inside the Change_Data as the provided Event
+func (t *Change_Data) FromEvent(v Event) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEvent performs a merge with any union data inside the Change_Data, using the provided Event
+func (t *Change_Data) MergeEvent(v Event) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Change_Data) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Change_Data) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsCommercialFilterKeyword returns the union data inside the CommercialFilter as a CommercialFilterKeyword
 func (t CommercialFilter) AsCommercialFilterKeyword() (CommercialFilterKeyword, error) {
 	var body CommercialFilterKeyword
@@ -2974,6 +3287,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
 	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListChanges Follow the change feed
+	//
+	// One page of the changes committed after `cursor` (no cursor: from the oldest change
+	// kept), oldest first. `next_cursor` is never null and never before the cursor given: it
+	// comes after the last change examined, those the `types` filter skipped included, so a
+	// reader that follows it sees every committed change exactly once. A cursor is a
+	// position, valid with any `types` and `limit`, here and on `/v1/changes/stream`.
+	//
+	// A page holds at most `limit` changes and stops before 1 MiB. With `wait`, the request
+	// is held while no matching change follows the cursor, and answers as soon as one
+	// commits, or with an empty page when the time is up (at once when the server is
+	// stopping; `HEAD` never waits). A held request holds no database connection; beyond
+	// `CHANGES_MAX_WAITERS` held requests a server answers `503` with `Retry-After`.
+	//
+	// `actor` and `request_id` are null unless the caller has `audit:read`.
+	//
+	// A cursor after which a change was pruned (changes are kept `CHANGES_RETENTION`,
+	// 35 days by default) or past the end (a database restored from an older backup) is
+	// `410 cursor-expired`: start again from `/v1/changes/head` and a fresh download. A
+	// caught-up reader never expires.
+	//
+	// Corresponds with GET /v1/changes (the `ListChanges` operationId).
+	ListChanges(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChangesHead The end of the change feed now
+	//
+	// Take it, download the lists, then follow the feed from it: nothing is missed.
+	//
+	// Corresponds with GET /v1/changes/head (the `GetChangesHead` operationId).
+	GetChangesHead(ctx context.Context, params *GetChangesHeadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamChanges The change feed as server-sent events
+	//
+	// The changes of `/v1/changes` as a `text/event-stream` that stays open: each change is
+	// one event whose `id:` is the cursor after it, `event:` its type and `data:` the change
+	// as JSON on one line. Resume with the `Last-Event-ID` header (browsers send it by
+	// themselves when they reconnect) or `cursor`; without either, the stream starts at the
+	// oldest change kept. Every 15 s a comment line (`: keepalive`) keeps proxies from
+	// closing it, and the credential is checked again: the stream ends on logout, expiry or
+	// a lost `change:read`. It also ends when the server stops; reconnect with the last id.
+	// A bad cursor (`400`), bad `types` (`422`) or an expired cursor (`410`) are answered as
+	// problems before the stream starts. `HEAD` answers the headers only.
+	//
+	// Corresponds with GET /v1/changes/stream (the `StreamChanges` operationId).
+	StreamChanges(ctx context.Context, params *StreamChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClients List clients
 	//
@@ -3609,6 +3968,82 @@ func (c *APIClient) RefreshTokensWithBody(ctx context.Context, params *RefreshTo
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
 func (c *APIClient) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokensRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListChanges Follow the change feed
+//
+// One page of the changes committed after `cursor` (no cursor: from the oldest change
+// kept), oldest first. `next_cursor` is never null and never before the cursor given: it
+// comes after the last change examined, those the `types` filter skipped included, so a
+// reader that follows it sees every committed change exactly once. A cursor is a
+// position, valid with any `types` and `limit`, here and on `/v1/changes/stream`.
+//
+// A page holds at most `limit` changes and stops before 1 MiB. With `wait`, the request
+// is held while no matching change follows the cursor, and answers as soon as one
+// commits, or with an empty page when the time is up (at once when the server is
+// stopping; `HEAD` never waits). A held request holds no database connection; beyond
+// `CHANGES_MAX_WAITERS` held requests a server answers `503` with `Retry-After`.
+//
+// `actor` and `request_id` are null unless the caller has `audit:read`.
+//
+// A cursor after which a change was pruned (changes are kept `CHANGES_RETENTION`,
+// 35 days by default) or past the end (a database restored from an older backup) is
+// `410 cursor-expired`: start again from `/v1/changes/head` and a fresh download. A
+// caught-up reader never expires.
+//
+// Corresponds with GET /v1/changes (the `ListChanges` operationId).
+func (c *APIClient) ListChanges(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListChangesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChangesHead The end of the change feed now
+//
+// Take it, download the lists, then follow the feed from it: nothing is missed.
+//
+// Corresponds with GET /v1/changes/head (the `GetChangesHead` operationId).
+func (c *APIClient) GetChangesHead(ctx context.Context, params *GetChangesHeadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChangesHeadRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamChanges The change feed as server-sent events
+//
+// The changes of `/v1/changes` as a `text/event-stream` that stays open: each change is
+// one event whose `id:` is the cursor after it, `event:` its type and `data:` the change
+// as JSON on one line. Resume with the `Last-Event-ID` header (browsers send it by
+// themselves when they reconnect) or `cursor`; without either, the stream starts at the
+// oldest change kept. Every 15 s a comment line (`: keepalive`) keeps proxies from
+// closing it, and the credential is checked again: the stream ends on logout, expiry or
+// a lost `change:read`. It also ends when the server stops; reconnect with the last id.
+// A bad cursor (`400`), bad `types` (`422`) or an expired cursor (`410`) are answered as
+// problems before the stream starts. `HEAD` answers the headers only.
+//
+// Corresponds with GET /v1/changes/stream (the `StreamChanges` operationId).
+func (c *APIClient) StreamChanges(ctx context.Context, params *StreamChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamChangesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4894,6 +5329,256 @@ func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams,
 			}
 
 			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListChangesRequest constructs an http.Request for the ListChanges method
+func NewListChangesRequest(server string, params *ListChangesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/changes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetChangesHeadRequest constructs an http.Request for the GetChangesHead method
+func NewGetChangesHeadRequest(server string, params *GetChangesHeadParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/changes/head")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStreamChangesRequest constructs an http.Request for the StreamChanges method
+func NewStreamChangesRequest(server string, params *StreamChangesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/changes/stream")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+		if params.XRequestId != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam1)
 		}
 
 	}
@@ -7402,6 +8087,58 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
 	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
+	// ListChangesWithResponse Follow the change feed
+	//
+	// One page of the changes committed after `cursor` (no cursor: from the oldest change
+	// kept), oldest first. `next_cursor` is never null and never before the cursor given: it
+	// comes after the last change examined, those the `types` filter skipped included, so a
+	// reader that follows it sees every committed change exactly once. A cursor is a
+	// position, valid with any `types` and `limit`, here and on `/v1/changes/stream`.
+	//
+	// A page holds at most `limit` changes and stops before 1 MiB. With `wait`, the request
+	// is held while no matching change follows the cursor, and answers as soon as one
+	// commits, or with an empty page when the time is up (at once when the server is
+	// stopping; `HEAD` never waits). A held request holds no database connection; beyond
+	// `CHANGES_MAX_WAITERS` held requests a server answers `503` with `Retry-After`.
+	//
+	// `actor` and `request_id` are null unless the caller has `audit:read`.
+	//
+	// A cursor after which a change was pruned (changes are kept `CHANGES_RETENTION`,
+	// 35 days by default) or past the end (a database restored from an older backup) is
+	// `410 cursor-expired`: start again from `/v1/changes/head` and a fresh download. A
+	// caught-up reader never expires.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/changes (the `ListChanges` operationId).
+	ListChangesWithResponse(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*ListChangesResponse, error)
+
+	// GetChangesHeadWithResponse The end of the change feed now
+	//
+	// Take it, download the lists, then follow the feed from it: nothing is missed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/changes/head (the `GetChangesHead` operationId).
+	GetChangesHeadWithResponse(ctx context.Context, params *GetChangesHeadParams, reqEditors ...RequestEditorFn) (*GetChangesHeadResponse, error)
+
+	// StreamChangesWithResponse The change feed as server-sent events
+	//
+	// The changes of `/v1/changes` as a `text/event-stream` that stays open: each change is
+	// one event whose `id:` is the cursor after it, `event:` its type and `data:` the change
+	// as JSON on one line. Resume with the `Last-Event-ID` header (browsers send it by
+	// themselves when they reconnect) or `cursor`; without either, the stream starts at the
+	// oldest change kept. Every 15 s a comment line (`: keepalive`) keeps proxies from
+	// closing it, and the credential is checked again: the stream ends on logout, expiry or
+	// a lost `change:read`. It also ends when the server stops; reconnect with the last id.
+	// A bad cursor (`400`), bad `types` (`422`) or an expired cursor (`410`) are answered as
+	// problems before the stream starts. `HEAD` answers the headers only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/changes/stream (the `StreamChanges` operationId).
+	StreamChangesWithResponse(ctx context.Context, params *StreamChangesParams, reqEditors ...RequestEditorFn) (*StreamChangesResponse, error)
+
 	// ListClientsWithResponse List clients
 	//
 	// Needs `client:read`.
@@ -8744,9 +9481,438 @@ func (r RefreshTokensResponse) ContentType() string {
 	return ""
 }
 
+// ListChangesResponse200Headers the declared response headers of an HTTP 200 response for ListChanges
+type ListChangesResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListChangesResponse304Headers the declared response headers of an HTTP 304 response for ListChanges
+type ListChangesResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListChangesResponse400Headers the declared response headers of an HTTP 400 response for ListChanges
+type ListChangesResponse400Headers struct {
+	XRequestId string
+}
+
+// ListChangesResponse401Headers the declared response headers of an HTTP 401 response for ListChanges
+type ListChangesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListChangesResponse403Headers the declared response headers of an HTTP 403 response for ListChanges
+type ListChangesResponse403Headers struct {
+	XRequestId string
+}
+
+// ListChangesResponse410Headers the declared response headers of an HTTP 410 response for ListChanges
+type ListChangesResponse410Headers struct {
+	XRequestId string
+}
+
+// ListChangesResponse422Headers the declared response headers of an HTTP 422 response for ListChanges
+type ListChangesResponse422Headers struct {
+	XRequestId string
+}
+
+// ListChangesResponse500Headers the declared response headers of an HTTP 500 response for ListChanges
+type ListChangesResponse500Headers struct {
+	XRequestId string
+}
+
+// ListChangesResponse503Headers the declared response headers of an HTTP 503 response for ListChanges
+type ListChangesResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *CursorExpired
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListChangesResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListChangesResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListChangesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListChangesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListChangesResponse403Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *ListChangesResponse410Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListChangesResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListChangesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListChangesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListChangesResponse) GetJSON200() *ChangePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON410() *CursorExpired {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChangesHeadResponse200Headers the declared response headers of an HTTP 200 response for GetChangesHead
+type GetChangesHeadResponse200Headers struct {
+	XRequestId string
+}
+
+// GetChangesHeadResponse401Headers the declared response headers of an HTTP 401 response for GetChangesHead
+type GetChangesHeadResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetChangesHeadResponse403Headers the declared response headers of an HTTP 403 response for GetChangesHead
+type GetChangesHeadResponse403Headers struct {
+	XRequestId string
+}
+
+// GetChangesHeadResponse422Headers the declared response headers of an HTTP 422 response for GetChangesHead
+type GetChangesHeadResponse422Headers struct {
+	XRequestId string
+}
+
+// GetChangesHeadResponse500Headers the declared response headers of an HTTP 500 response for GetChangesHead
+type GetChangesHeadResponse500Headers struct {
+	XRequestId string
+}
+
+// GetChangesHeadResponse503Headers the declared response headers of an HTTP 503 response for GetChangesHead
+type GetChangesHeadResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetChangesHeadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeHead
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChangesHeadResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetChangesHeadResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetChangesHeadResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetChangesHeadResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetChangesHeadResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetChangesHeadResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChangesHeadResponse) GetJSON200() *ChangeHead {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChangesHeadResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetChangesHeadResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetChangesHeadResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetChangesHeadResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetChangesHeadResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChangesHeadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChangesHeadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChangesHeadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChangesHeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamChangesResponse200Headers the declared response headers of an HTTP 200 response for StreamChanges
+type StreamChangesResponse200Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse400Headers the declared response headers of an HTTP 400 response for StreamChanges
+type StreamChangesResponse400Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse401Headers the declared response headers of an HTTP 401 response for StreamChanges
+type StreamChangesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// StreamChangesResponse403Headers the declared response headers of an HTTP 403 response for StreamChanges
+type StreamChangesResponse403Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse410Headers the declared response headers of an HTTP 410 response for StreamChanges
+type StreamChangesResponse410Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse422Headers the declared response headers of an HTTP 422 response for StreamChanges
+type StreamChangesResponse422Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse500Headers the declared response headers of an HTTP 500 response for StreamChanges
+type StreamChangesResponse500Headers struct {
+	XRequestId string
+}
+
+// StreamChangesResponse503Headers the declared response headers of an HTTP 503 response for StreamChanges
+type StreamChangesResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type StreamChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *CursorExpired
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Validation
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamChangesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StreamChangesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamChangesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *StreamChangesResponse403Headers
+	// Headers410 the parsed response headers for an HTTP 410 response
+	Headers410 *StreamChangesResponse410Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *StreamChangesResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *StreamChangesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamChangesResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON410() *CursorExpired {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON422() *Validation {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamChangesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListClientsResponse200Headers the declared response headers of an HTTP 200 response for ListClients
 type ListClientsResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListClientsResponse304Headers the declared response headers of an HTTP 304 response for ListClients
+type ListClientsResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListClientsResponse400Headers the declared response headers of an HTTP 400 response for ListClients
@@ -8800,6 +9966,8 @@ type ListClientsResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListClientsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListClientsResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListClientsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -9082,8 +10250,16 @@ func (r CreateClientResponse) ContentType() string {
 
 // GetClientResponse200Headers the declared response headers of an HTTP 200 response for GetClient
 type GetClientResponse200Headers struct {
-	ETag       string
-	XRequestId string
+	CacheControl *string
+	ETag         string
+	XRequestId   string
+}
+
+// GetClientResponse304Headers the declared response headers of an HTTP 304 response for GetClient
+type GetClientResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // GetClientResponse401Headers the declared response headers of an HTTP 401 response for GetClient
@@ -9130,6 +10306,8 @@ type GetClientResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetClientResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetClientResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetClientResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -9432,7 +10610,16 @@ func (r UpdateClientResponse) ContentType() string {
 
 // ListClientHistoryResponse200Headers the declared response headers of an HTTP 200 response for ListClientHistory
 type ListClientHistoryResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListClientHistoryResponse304Headers the declared response headers of an HTTP 304 response for ListClientHistory
+type ListClientHistoryResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListClientHistoryResponse400Headers the declared response headers of an HTTP 400 response for ListClientHistory
@@ -9493,6 +10680,8 @@ type ListClientHistoryResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListClientHistoryResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListClientHistoryResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListClientHistoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -9580,7 +10769,16 @@ func (r ListClientHistoryResponse) ContentType() string {
 
 // ListCollaboratorsResponse200Headers the declared response headers of an HTTP 200 response for ListCollaborators
 type ListCollaboratorsResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListCollaboratorsResponse304Headers the declared response headers of an HTTP 304 response for ListCollaborators
+type ListCollaboratorsResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListCollaboratorsResponse400Headers the declared response headers of an HTTP 400 response for ListCollaborators
@@ -9634,6 +10832,8 @@ type ListCollaboratorsResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCollaboratorsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListCollaboratorsResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListCollaboratorsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10095,8 +11295,16 @@ func (r DeleteCollaboratorResponse) ContentType() string {
 
 // GetCollaboratorResponse200Headers the declared response headers of an HTTP 200 response for GetCollaborator
 type GetCollaboratorResponse200Headers struct {
-	ETag       string
-	XRequestId string
+	CacheControl *string
+	ETag         string
+	XRequestId   string
+}
+
+// GetCollaboratorResponse304Headers the declared response headers of an HTTP 304 response for GetCollaborator
+type GetCollaboratorResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // GetCollaboratorResponse401Headers the declared response headers of an HTTP 401 response for GetCollaborator
@@ -10143,6 +11351,8 @@ type GetCollaboratorResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetCollaboratorResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetCollaboratorResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetCollaboratorResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -10445,7 +11655,16 @@ func (r UpdateCollaboratorResponse) ContentType() string {
 
 // ListCollaboratorHistoryResponse200Headers the declared response headers of an HTTP 200 response for ListCollaboratorHistory
 type ListCollaboratorHistoryResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListCollaboratorHistoryResponse304Headers the declared response headers of an HTTP 304 response for ListCollaboratorHistory
+type ListCollaboratorHistoryResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListCollaboratorHistoryResponse400Headers the declared response headers of an HTTP 400 response for ListCollaboratorHistory
@@ -10506,6 +11725,8 @@ type ListCollaboratorHistoryResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCollaboratorHistoryResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListCollaboratorHistoryResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListCollaboratorHistoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10854,7 +12075,16 @@ func (r RevokeCollaboratorTokenResponse) ContentType() string {
 
 // ListContractsResponse200Headers the declared response headers of an HTTP 200 response for ListContracts
 type ListContractsResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListContractsResponse304Headers the declared response headers of an HTTP 304 response for ListContracts
+type ListContractsResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListContractsResponse400Headers the declared response headers of an HTTP 400 response for ListContracts
@@ -10908,6 +12138,8 @@ type ListContractsResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListContractsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListContractsResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListContractsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11190,8 +12422,16 @@ func (r CreateContractResponse) ContentType() string {
 
 // GetContractResponse200Headers the declared response headers of an HTTP 200 response for GetContract
 type GetContractResponse200Headers struct {
-	ETag       string
-	XRequestId string
+	CacheControl *string
+	ETag         string
+	XRequestId   string
+}
+
+// GetContractResponse304Headers the declared response headers of an HTTP 304 response for GetContract
+type GetContractResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // GetContractResponse401Headers the declared response headers of an HTTP 401 response for GetContract
@@ -11238,6 +12478,8 @@ type GetContractResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetContractResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetContractResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetContractResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -11540,7 +12782,16 @@ func (r UpdateContractResponse) ContentType() string {
 
 // ListContractHistoryResponse200Headers the declared response headers of an HTTP 200 response for ListContractHistory
 type ListContractHistoryResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListContractHistoryResponse304Headers the declared response headers of an HTTP 304 response for ListContractHistory
+type ListContractHistoryResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListContractHistoryResponse400Headers the declared response headers of an HTTP 400 response for ListContractHistory
@@ -11601,6 +12852,8 @@ type ListContractHistoryResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListContractHistoryResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListContractHistoryResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListContractHistoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11688,7 +12941,16 @@ func (r ListContractHistoryResponse) ContentType() string {
 
 // ListEventsResponse200Headers the declared response headers of an HTTP 200 response for ListEvents
 type ListEventsResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListEventsResponse304Headers the declared response headers of an HTTP 304 response for ListEvents
+type ListEventsResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
@@ -11742,6 +13004,8 @@ type ListEventsResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListEventsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListEventsResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -12024,8 +13288,16 @@ func (r CreateEventResponse) ContentType() string {
 
 // GetEventResponse200Headers the declared response headers of an HTTP 200 response for GetEvent
 type GetEventResponse200Headers struct {
-	ETag       string
-	XRequestId string
+	CacheControl *string
+	ETag         string
+	XRequestId   string
+}
+
+// GetEventResponse304Headers the declared response headers of an HTTP 304 response for GetEvent
+type GetEventResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
@@ -12072,6 +13344,8 @@ type GetEventResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetEventResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetEventResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetEventResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -12374,7 +13648,16 @@ func (r UpdateEventResponse) ContentType() string {
 
 // ListEventHistoryResponse200Headers the declared response headers of an HTTP 200 response for ListEventHistory
 type ListEventHistoryResponse200Headers struct {
-	XRequestId string
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
+}
+
+// ListEventHistoryResponse304Headers the declared response headers of an HTTP 304 response for ListEventHistory
+type ListEventHistoryResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // ListEventHistoryResponse400Headers the declared response headers of an HTTP 400 response for ListEventHistory
@@ -12435,6 +13718,8 @@ type ListEventHistoryResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListEventHistoryResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListEventHistoryResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListEventHistoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -12522,8 +13807,16 @@ func (r ListEventHistoryResponse) ContentType() string {
 
 // GetMeResponse200Headers the declared response headers of an HTTP 200 response for GetMe
 type GetMeResponse200Headers struct {
-	ETag       string
-	XRequestId string
+	CacheControl *string
+	ETag         string
+	XRequestId   string
+}
+
+// GetMeResponse304Headers the declared response headers of an HTTP 304 response for GetMe
+type GetMeResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+	XRequestId   string
 }
 
 // GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
@@ -12556,6 +13849,8 @@ type GetMeResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetMeResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetMeResponse304Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMeResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13727,6 +15022,76 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseRefreshTokensResponse(rsp)
+}
+
+// ListChangesWithResponse Follow the change feed
+//
+// One page of the changes committed after `cursor` (no cursor: from the oldest change
+// kept), oldest first. `next_cursor` is never null and never before the cursor given: it
+// comes after the last change examined, those the `types` filter skipped included, so a
+// reader that follows it sees every committed change exactly once. A cursor is a
+// position, valid with any `types` and `limit`, here and on `/v1/changes/stream`.
+//
+// A page holds at most `limit` changes and stops before 1 MiB. With `wait`, the request
+// is held while no matching change follows the cursor, and answers as soon as one
+// commits, or with an empty page when the time is up (at once when the server is
+// stopping; `HEAD` never waits). A held request holds no database connection; beyond
+// `CHANGES_MAX_WAITERS` held requests a server answers `503` with `Retry-After`.
+//
+// `actor` and `request_id` are null unless the caller has `audit:read`.
+//
+// A cursor after which a change was pruned (changes are kept `CHANGES_RETENTION`,
+// 35 days by default) or past the end (a database restored from an older backup) is
+// `410 cursor-expired`: start again from `/v1/changes/head` and a fresh download. A
+// caught-up reader never expires.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/changes (the `ListChanges` operationId).
+func (c *ClientWithResponses) ListChangesWithResponse(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*ListChangesResponse, error) {
+	rsp, err := c.ListChanges(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListChangesResponse(rsp)
+}
+
+// GetChangesHeadWithResponse The end of the change feed now
+//
+// Take it, download the lists, then follow the feed from it: nothing is missed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/changes/head (the `GetChangesHead` operationId).
+func (c *ClientWithResponses) GetChangesHeadWithResponse(ctx context.Context, params *GetChangesHeadParams, reqEditors ...RequestEditorFn) (*GetChangesHeadResponse, error) {
+	rsp, err := c.GetChangesHead(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChangesHeadResponse(rsp)
+}
+
+// StreamChangesWithResponse The change feed as server-sent events
+//
+// The changes of `/v1/changes` as a `text/event-stream` that stays open: each change is
+// one event whose `id:` is the cursor after it, `event:` its type and `data:` the change
+// as JSON on one line. Resume with the `Last-Event-ID` header (browsers send it by
+// themselves when they reconnect) or `cursor`; without either, the stream starts at the
+// oldest change kept. Every 15 s a comment line (`: keepalive`) keeps proxies from
+// closing it, and the credential is checked again: the stream ends on logout, expiry or
+// a lost `change:read`. It also ends when the server stops; reconnect with the last id.
+// A bad cursor (`400`), bad `types` (`422`) or an expired cursor (`410`) are answered as
+// problems before the stream starts. `HEAD` answers the headers only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/changes/stream (the `StreamChanges` operationId).
+func (c *ClientWithResponses) StreamChangesWithResponse(ctx context.Context, params *StreamChangesParams, reqEditors ...RequestEditorFn) (*StreamChangesResponse, error) {
+	rsp, err := c.StreamChanges(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamChangesResponse(rsp)
 }
 
 // ListClientsWithResponse List clients
@@ -15390,6 +16755,522 @@ func ParseRefreshTokensResponse(rsp *http.Response) (*RefreshTokensResponse, err
 	return response, nil
 }
 
+// ParseListChangesResponse parses an HTTP response from a ListChangesWithResponse call
+func ParseListChangesResponse(rsp *http.Response) (*ListChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest CursorExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListChangesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListChangesResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListChangesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListChangesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListChangesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 410:
+		var headers ListChangesResponse410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListChangesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListChangesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetChangesHeadResponse parses an HTTP response from a GetChangesHeadWithResponse call
+func ParseGetChangesHeadResponse(rsp *http.Response) (*GetChangesHeadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChangesHeadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeHead
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChangesHeadResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetChangesHeadResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetChangesHeadResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetChangesHeadResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetChangesHeadResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetChangesHeadResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamChangesResponse parses an HTTP response from a StreamChangesWithResponse call
+func ParseStreamChangesResponse(rsp *http.Response) (*StreamChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest CursorExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamChangesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers StreamChangesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamChangesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers StreamChangesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 410:
+		var headers StreamChangesResponse410Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers410 = &headers
+	case rsp.StatusCode == 422:
+		var headers StreamChangesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers StreamChangesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListClientsResponse parses an HTTP response from a ListClientsWithResponse call
 func ParseListClientsResponse(rsp *http.Response) (*ListClientsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15410,6 +17291,9 @@ func ParseListClientsResponse(rsp *http.Response) (*ListClientsResponse, error) 
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
@@ -15458,6 +17342,20 @@ func ParseListClientsResponse(rsp *http.Response) (*ListClientsResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListClientsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15466,6 +17364,30 @@ func ParseListClientsResponse(rsp *http.Response) (*ListClientsResponse, error) 
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListClientsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListClientsResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15798,6 +17720,9 @@ func ParseGetClientResponse(rsp *http.Response) (*GetClientResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthenticated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -15838,6 +17763,13 @@ func ParseGetClientResponse(rsp *http.Response) (*GetClientResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetClientResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15853,6 +17785,30 @@ func ParseGetClientResponse(rsp *http.Response) (*GetClientResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetClientResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetClientResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -16202,6 +18158,9 @@ func ParseListClientHistoryResponse(rsp *http.Response) (*ListClientHistoryRespo
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16256,6 +18215,20 @@ func ParseListClientHistoryResponse(rsp *http.Response) (*ListClientHistoryRespo
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListClientHistoryResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16264,6 +18237,30 @@ func ParseListClientHistoryResponse(rsp *http.Response) (*ListClientHistoryRespo
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListClientHistoryResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListClientHistoryResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -16374,6 +18371,9 @@ func ParseListCollaboratorsResponse(rsp *http.Response) (*ListCollaboratorsRespo
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16421,6 +18421,20 @@ func ParseListCollaboratorsResponse(rsp *http.Response) (*ListCollaboratorsRespo
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListCollaboratorsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16429,6 +18443,30 @@ func ParseListCollaboratorsResponse(rsp *http.Response) (*ListCollaboratorsRespo
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListCollaboratorsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListCollaboratorsResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -16958,6 +18996,9 @@ func ParseGetCollaboratorResponse(rsp *http.Response) (*GetCollaboratorResponse,
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthenticated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -16998,6 +19039,13 @@ func ParseGetCollaboratorResponse(rsp *http.Response) (*GetCollaboratorResponse,
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetCollaboratorResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17013,6 +19061,30 @@ func ParseGetCollaboratorResponse(rsp *http.Response) (*GetCollaboratorResponse,
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetCollaboratorResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetCollaboratorResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -17362,6 +19434,9 @@ func ParseListCollaboratorHistoryResponse(rsp *http.Response) (*ListCollaborator
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17416,6 +19491,20 @@ func ParseListCollaboratorHistoryResponse(rsp *http.Response) (*ListCollaborator
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListCollaboratorHistoryResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17424,6 +19513,30 @@ func ParseListCollaboratorHistoryResponse(rsp *http.Response) (*ListCollaborator
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListCollaboratorHistoryResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListCollaboratorHistoryResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17840,6 +19953,9 @@ func ParseListContractsResponse(rsp *http.Response) (*ListContractsResponse, err
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17887,6 +20003,20 @@ func ParseListContractsResponse(rsp *http.Response) (*ListContractsResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListContractsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17895,6 +20025,30 @@ func ParseListContractsResponse(rsp *http.Response) (*ListContractsResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListContractsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListContractsResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18227,6 +20381,9 @@ func ParseGetContractResponse(rsp *http.Response) (*GetContractResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthenticated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18267,6 +20424,13 @@ func ParseGetContractResponse(rsp *http.Response) (*GetContractResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetContractResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18282,6 +20446,30 @@ func ParseGetContractResponse(rsp *http.Response) (*GetContractResponse, error) 
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetContractResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetContractResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -18631,6 +20819,9 @@ func ParseListContractHistoryResponse(rsp *http.Response) (*ListContractHistoryR
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18685,6 +20876,20 @@ func ParseListContractHistoryResponse(rsp *http.Response) (*ListContractHistoryR
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListContractHistoryResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18693,6 +20898,30 @@ func ParseListContractHistoryResponse(rsp *http.Response) (*ListContractHistoryR
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListContractHistoryResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListContractHistoryResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -18803,6 +21032,9 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18850,6 +21082,20 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18858,6 +21104,30 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListEventsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListEventsResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19190,6 +21460,9 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthenticated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19230,6 +21503,13 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetEventResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19245,6 +21525,30 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetEventResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetEventResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -19594,6 +21898,9 @@ func ParseListEventHistoryResponse(rsp *http.Response) (*ListEventHistoryRespons
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadCursor
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19648,6 +21955,20 @@ func ParseListEventHistoryResponse(rsp *http.Response) (*ListEventHistoryRespons
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListEventHistoryResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19656,6 +21977,30 @@ func ParseListEventHistoryResponse(rsp *http.Response) (*ListEventHistoryRespons
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListEventHistoryResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers ListEventHistoryResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -19766,6 +22111,9 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthenticated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19792,6 +22140,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetMeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19807,6 +22162,30 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetMeResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetMeResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

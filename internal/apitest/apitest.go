@@ -66,6 +66,7 @@ type API struct {
 	Clock     *Clock
 	Handler   http.Handler
 	Deps      service.Deps
+	Feed      *service.FeedService
 	Logs      *bytes.Buffer
 	logMu     *sync.Mutex
 	employees atomic.Int32
@@ -86,6 +87,10 @@ type Options struct {
 	Config func(*apihttp.Config)
 	// Tracer hears of every query of the API's pool.
 	Tracer pgx.QueryTracer
+	// Feed adjusts the change feed (retention, waiters).
+	Feed func(*service.FeedConfig)
+	// Committed hears of each committed change (service.Deps.Committed).
+	Committed func(service.ChangeType)
 }
 
 // New builds the API with the first manager created and logged in.
@@ -100,12 +105,18 @@ func New(t testing.TB, opts ...Options) *API {
 	pool := dbtest.NewTraced(t, tracer)
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
-	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost)}
+	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost),
+		Render: apihttp.RenderRecord}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
 	var limits service.LoginLimits
 	var trusted []netip.Prefix
+	listener := db.NewListener(pool.Config().ConnConfig, nil)
+	feedCfg := service.FeedConfig{Wakeup: listener}
 	for _, o := range opts {
+		if o.Feed != nil {
+			o.Feed(&feedCfg)
+		}
 		if o.Tokens != nil {
 			o.Tokens(&tokens)
 		}
@@ -115,6 +126,9 @@ func New(t testing.TB, opts ...Options) *API {
 		trusted = append(trusted, o.TrustedProxies...)
 		if o.Notifier != nil {
 			deps.Notifier = o.Notifier
+		}
+		if o.Committed != nil {
+			deps.Committed = o.Committed
 		}
 	}
 	collaborators := service.NewCollaboratorService(deps)
@@ -141,13 +155,27 @@ func New(t testing.TB, opts ...Options) *API {
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, PublicBaseURL),
 	}
+	feed := service.NewFeedService(deps, feedCfg)
+	cfg.Feed = feed
+	// The listener closes before the database is dropped (cleanups run
+	// last registered first), and listens before the first request.
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	listened := make(chan struct{})
+	go func() { defer close(listened); listener.Run(listenCtx) }()
+	t.Cleanup(func() { stopListening(); <-listened })
+	select {
+	case <-listener.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change listener did not start")
+	}
 	for _, o := range opts {
 		if o.Config != nil {
 			o.Config(&cfg)
 		}
 	}
 	handler := apihttp.NewHandler(cfg)
-	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu}
+	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu,
+		Feed: feed}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
 	return a
 }
@@ -195,6 +223,8 @@ type Request struct {
 	Header map[string]string
 	// RemoteAddr is the peer's address ("192.0.2.1:1234" when empty).
 	RemoteAddr string
+	// Context, when set, is the request's (a stream ends with it).
+	Context context.Context
 	// OffContract marks a request the test sends outside openapi.yaml on
 	// purpose; it is then not checked even if the server accepts it. (A
 	// request refused as invalid, forbidden or unknown is not checked; its
@@ -221,6 +251,9 @@ func (a *API) Do(req Request) Response {
 		body = bytes.NewReader(raw)
 	}
 	r := httptest.NewRequest(req.Method, req.Path, body)
+	if req.Context != nil {
+		r = r.WithContext(req.Context)
+	}
 	if body != nil {
 		r.Header.Set("Content-Type", "application/json")
 	}

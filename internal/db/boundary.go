@@ -13,6 +13,8 @@ import (
 // the package.
 type classifyingDB struct {
 	db DBTX
+	// afterCommit, in a transaction, collects what runs once it commits.
+	afterCommit *[]func()
 }
 
 func (c classifyingDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -42,4 +44,20 @@ func (r classifyingRows) Scan(dest ...any) error { return Classify(r.Rows.Scan(d
 func (r classifyingRows) Err() error             { return Classify(r.Rows.Err()) }
 
 // newQueries gives the generated queries on db, behind the boundary.
-func newQueries(db DBTX) *Queries { return New(classifyingDB{db}) }
+func newQueries(db DBTX) *Queries { return New(classifyingDB{db: db}) }
+
+// newTxQueries gives the queries of a transaction, whose AfterCommit
+// functions are collected in hooks.
+func newTxQueries(tx DBTX, hooks *[]func()) *Queries {
+	return New(classifyingDB{db: tx, afterCommit: hooks})
+}
+
+// AfterCommit runs f once the transaction q belongs to has committed (never
+// when it rolls back); outside a transaction, at once.
+func (q *Queries) AfterCommit(f func()) {
+	if c, ok := q.db.(classifyingDB); ok && c.afterCommit != nil {
+		*c.afterCommit = append(*c.afterCommit, f)
+		return
+	}
+	f()
+}

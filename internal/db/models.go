@@ -29,6 +29,23 @@ type CalendarFeed struct {
 	LastUsedAt     *time.Time
 }
 
+type Change struct {
+	ID        uuid.UUID
+	Position  *int64
+	Type      string
+	RecordID  uuid.UUID
+	Version   int32
+	ActorID   *uuid.UUID
+	RequestID *string
+	Data      []byte
+	At        time.Time
+}
+
+type ChangeFeed struct {
+	Singleton     bool
+	PrunedThrough int64
+}
+
 type Client struct {
 	ID             uuid.UUID
 	FullName       string

@@ -94,6 +94,27 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(q *Queries) error) error {
 		return Classify(err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var hooks []func()
+	if err := fn(newTxQueries(tx, &hooks)); err != nil {
+		return Classify(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Classify(err)
+	}
+	for _, f := range hooks {
+		f()
+	}
+	return nil
+}
+
+// InSnapshot runs fn in a read-only transaction that sees one snapshot
+// throughout (repeatable read), so several reads agree with each other.
+func (s *Store) InSnapshot(ctx context.Context, fn func(q *Queries) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return Classify(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := fn(newQueries(tx)); err != nil {
 		return Classify(err)
 	}

@@ -248,6 +248,18 @@ var authorizationMatrix = []permissionCell{
 	{"GET", "/v1/events/{id}/history", "", commercial, "own", 403},
 	{"GET", "/v1/events/{id}/history", "", support, "assigned", 403},
 	{"GET", "/v1/events/{id}/history", "", management, "", 200},
+	{"GET", "/v1/changes", "", anonymous, "", 401},
+	{"GET", "/v1/changes", "", commercial, "", 200},
+	{"GET", "/v1/changes", "", support, "", 200},
+	{"GET", "/v1/changes", "", management, "", 200},
+	{"GET", "/v1/changes/head", "", anonymous, "", 401},
+	{"GET", "/v1/changes/head", "", commercial, "", 200},
+	{"GET", "/v1/changes/head", "", support, "", 200},
+	{"GET", "/v1/changes/head", "", management, "", 200},
+	{"GET", "/v1/changes/stream", "", anonymous, "", 401},
+	{"GET", "/v1/changes/stream", "", commercial, "", 200},
+	{"GET", "/v1/changes/stream", "", support, "", 200},
+	{"GET", "/v1/changes/stream", "", management, "", 200},
 }
 
 func (c permissionCell) String() string {
@@ -458,8 +470,16 @@ func (w *authzWorld) request(c permissionCell) (apitest.Request, any) {
 		id, _ := newToken(t, api, owner, "event:read")
 		req.Path = "/v1/collaborators/" + ownerID + "/tokens/" + id
 
-	case "GET /v1/collaborators", "GET /v1/clients", "GET /v1/contracts", "GET /v1/events":
+	case "GET /v1/collaborators", "GET /v1/clients", "GET /v1/contracts", "GET /v1/events",
+		"GET /v1/changes", "GET /v1/changes/head":
 		req.Path = c.route
+	case "GET /v1/changes/stream":
+		// A stream does not end by itself: this one is cut after a while,
+		// and its status and headers are what the recorder kept.
+		req.Path = c.route
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		t.Cleanup(cancel)
+		req.Context = ctx
 	case "POST /v1/collaborators":
 		name := unique("new")
 		req.Path = c.route

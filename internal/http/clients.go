@@ -134,5 +134,5 @@ func (s *server) listClients(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toClientJSON))
+	writeCacheable(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toClientJSON))
 }

@@ -101,7 +101,7 @@ func (s *server) listCollaborators(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toCollaboratorJSON))
+	writeCacheable(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toCollaboratorJSON))
 }
 
 type updateCollaboratorRequest struct {

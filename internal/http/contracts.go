@@ -141,5 +141,5 @@ func (s *server) listContracts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toContractJSON))
+	writeCacheable(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toContractJSON))
 }

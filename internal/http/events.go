@@ -171,5 +171,5 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toEventJSON))
+	writeCacheable(w, r, http.StatusOK, newList(page.Items, page.NextCursor, toEventJSON))
 }

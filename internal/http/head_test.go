@@ -3,6 +3,7 @@ package http_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,10 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 	feed := expect(t, api.Post("/v1/me/calendar", api.ManagerToken, nil), http.StatusCreated)["url"].(string)
 	feedPath := strings.TrimPrefix(feed, apitest.PublicBaseURL)
 	srv := api.Server()
+	// The stream never ends: it is read from a server without the
+	// recorder that checks exchanges, headers only.
+	raw := httptest.NewServer(api.Handler)
+	t.Cleanup(raw.Close)
 
 	routes, ok := api.Handler.(chi.Routes)
 	if !ok {
@@ -69,7 +74,11 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 
 	send := func(method, path string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, nil)
+		base := srv.URL
+		if path == "/v1/changes/stream" {
+			base = raw.URL
+		}
+		req, err := http.NewRequest(method, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,6 +92,10 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
+		res.Header.Del("Date")
+		if path == "/v1/changes/stream" && method == http.MethodGet {
+			return res, nil
+		}
 		body, err := io.ReadAll(res.Body)
 		if err != nil {
 			t.Fatal(err)

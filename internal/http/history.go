@@ -45,6 +45,6 @@ func (s *server) history(recordType string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, r, http.StatusOK, newList(entries.Items, entries.NextCursor, toAuditEntryJSON))
+		writeCacheable(w, r, http.StatusOK, newList(entries.Items, entries.NextCursor, toAuditEntryJSON))
 	}
 }

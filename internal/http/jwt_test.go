@@ -294,7 +294,7 @@ func TestAccessTokensOfEndedAccessAreRefused(t *testing.T) {
 			if err := json.Unmarshal(res.Body, &me); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"client:read", "collaborator:read", "contract:read", "event:read", "event:update_assigned"}
+			want := []string{"change:read", "client:read", "collaborator:read", "contract:read", "event:read", "event:update_assigned"}
 			if diff := cmp.Diff(want, me.Permissions); diff != "" || me.Department != "support" {
 				t.Errorf("the old token shows department %q, permissions (-want +got):\n%s", me.Department, diff)
 			}

@@ -71,7 +71,14 @@ func (s *server) observe(next http.Handler) http.Handler {
 		}
 		info := &requestInfo{id: id}
 		w.Header().Set("X-Request-Id", id)
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestInfoKey, info), s.cfg.RequestTimeout)
+		base := context.WithValue(r.Context(), requestInfoKey, info)
+		ctx, cancel := context.WithTimeout(base, s.cfg.RequestTimeout)
+		if heldRequest(r) {
+			// Held until a change or the wait's end; every read of it
+			// still has the timeout.
+			cancel()
+			ctx, cancel = context.WithCancel(base)
+		}
 		defer cancel()
 		r = r.WithContext(ctx)
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
@@ -170,6 +177,16 @@ func (s *server) authenticateReading(what string, byPath bool) func(http.Handler
 			})
 		})
 	}
+}
+
+// checkCredential resolves a bearer credential to its caller as the
+// database sees them now: a personal access token by its digest, an
+// access token with its session.
+func (s *server) checkCredential(ctx context.Context, token, requestID string) (service.Caller, error) {
+	if service.IsPersonalAccessToken(token) {
+		return s.cfg.Tokens.Authenticate(ctx, token, requestID)
+	}
+	return s.cfg.Auth.Authenticate(ctx, token, requestID)
 }
 
 func (s *server) authenticateWith(next http.Handler, check func(r *http.Request, token, requestID string) (service.Caller, context.Context, error)) http.Handler {

@@ -38,6 +38,7 @@ var problemStatus = map[service.Code]int{
 	service.CodeInternal:             http.StatusInternalServerError,
 	service.CodeUnavailable:          http.StatusServiceUnavailable,
 	service.CodeLimitReached:         http.StatusConflict,
+	service.CodeCursorExpired:        http.StatusGone,
 }
 
 var problemTitle = map[service.Code]string{
@@ -62,6 +63,7 @@ var problemTitle = map[service.Code]string{
 	service.CodeInternal:             "Internal error",
 	service.CodeUnavailable:          "Service unavailable",
 	service.CodeLimitReached:         "Limit reached",
+	service.CodeCursorExpired:        "Cursor expired",
 }
 
 type problemJSON struct {

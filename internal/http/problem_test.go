@@ -25,7 +25,7 @@ var contractStatuses = map[service.Code]int{
 	"payload-too-large": 413, "unsupported-media-type": 415, "idempotency-key-reused": 422,
 	"rate-limited": 429, "internal": 500, "unavailable": 503,
 	// SPEC §7.
-	"limit-reached": 409,
+	"limit-reached": 409, "cursor-expired": 410,
 }
 
 func writeProblem(t *testing.T, err error) (*httptest.ResponseRecorder, map[string]any, string) {

@@ -74,6 +74,13 @@ func newQueryReader(r *http.Request, known ...string) *queryReader {
 	return q
 }
 
+// refuse names a parameter this request does not take, though lists do.
+func (q *queryReader) refuse(name string) {
+	if q.values.Has(name) && !q.p.named[name] {
+		q.p.fail(name, "is not a parameter of this request")
+	}
+}
+
 // raw is a parameter's value, nil when absent or already refused.
 func (q *queryReader) raw(name string) *string {
 	if !q.values.Has(name) || q.p.named[name] {

@@ -22,10 +22,11 @@ type queryCounter struct {
 }
 
 type queryCounts struct {
-	// RoundTrips counts every statement but BEGIN, COMMIT, ROLLBACK and
-	// the audit row, a batch once.
+	// RoundTrips counts every statement but BEGIN, COMMIT, ROLLBACK, the
+	// audit row and the change row, a batch once.
 	RoundTrips int
 	Audit      int
+	Changes    int
 	// Transactions counts BEGINs.
 	Transactions int
 }
@@ -40,6 +41,8 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pg
 	case strings.EqualFold(sql, "commit"), strings.EqualFold(sql, "rollback"):
 	case strings.Contains(sql, "INSERT INTO audit_entries"):
 		c.counts.Audit++
+	case strings.Contains(sql, "INSERT INTO changes"):
+		c.counts.Changes++
 	default:
 		c.counts.RoundTrips++
 	}
@@ -145,8 +148,8 @@ func TestQueriesPerRequest(t *testing.T) {
 	}
 	for _, w := range writes {
 		got := counter.during(func() { expect(t, w.do(), w.want) })
-		if got.RoundTrips > 5 || got.Audit != 1 || got.Transactions != 1 {
-			t.Errorf("%s: %+v, want at most 5 round trips and one audit row, in one transaction", w.name, got)
+		if got.RoundTrips > 5 || got.Audit != 1 || got.Changes != 1 || got.Transactions != 1 {
+			t.Errorf("%s: %+v, want at most 5 round trips, one audit row and one change row, in one transaction", w.name, got)
 		}
 	}
 }

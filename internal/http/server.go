@@ -20,15 +20,19 @@ import (
 
 // Config is what the HTTP layer is built from.
 type Config struct {
-	Auth           *service.AuthService
-	Collaborators  *service.CollaboratorService
-	Clients        *service.ClientService
-	Contracts      *service.ContractService
-	Events         *service.EventService
-	Tokens         *service.TokenService
-	Calendars      *service.CalendarService
-	Idempotency    *service.IdempotencyService
-	History        *service.HistoryService
+	Auth          *service.AuthService
+	Collaborators *service.CollaboratorService
+	Clients       *service.ClientService
+	Contracts     *service.ContractService
+	Events        *service.EventService
+	Tokens        *service.TokenService
+	Calendars     *service.CalendarService
+	Idempotency   *service.IdempotencyService
+	History       *service.HistoryService
+	Feed          *service.FeedService
+	// FeedKeepalive is the interval of the stream's keepalive comments,
+	// each of which checks the credential again (15 s by default).
+	FeedKeepalive  time.Duration
 	Logger         *slog.Logger
 	RequestTimeout time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For entries name the
@@ -59,6 +63,9 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.FeedKeepalive <= 0 {
+		cfg.FeedKeepalive = 15 * time.Second
 	}
 	s := &server{cfg: cfg, log: cfg.Logger}
 	s.router = s.routes()
@@ -138,6 +145,10 @@ func (s *server) routes() chi.Router {
 		can(service.PermAuditRead).Get("/clients/{id}/history", s.history(service.RecordClient))
 		can(service.PermAuditRead).Get("/contracts/{id}/history", s.history(service.RecordContract))
 		can(service.PermAuditRead).Get("/events/{id}/history", s.history(service.RecordEvent))
+
+		can(service.PermChangeRead).Get("/changes", s.listChanges)
+		can(service.PermChangeRead).Get("/changes/head", s.changesHead)
+		can(service.PermChangeRead).Get("/changes/stream", s.streamChanges)
 	})
 
 	// The path is the credential of a calendar feed: no Authorization,
@@ -202,7 +213,7 @@ func corsHandler(origins []string) func(http.Handler) http.Handler {
 	return cors.Handler(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key", "If-None-Match", "Last-Event-ID"},
 		ExposedHeaders: []string{"ETag", "Location", "Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})

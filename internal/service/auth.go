@@ -180,9 +180,10 @@ func (a *AuthService) ChangePassword(ctx context.Context, caller Caller, in Chan
 	}
 	now := a.now()
 	err = a.Store.InTx(ctx, func(q *db.Queries) error {
-		if _, err := q.SetCollaboratorPassword(ctx, db.SetCollaboratorPasswordParams{
+		row, err := q.SetCollaboratorPassword(ctx, db.SetCollaboratorPasswordParams{
 			ID: caller.ID, PasswordHash: hash, Now: now,
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
 		keep := caller.SessionID
@@ -192,7 +193,7 @@ func (a *AuthService) ChangePassword(ctx context.Context, caller Caller, in Chan
 			return err
 		}
 		// The hash never enters the audit trail; only the fact of a change.
-		return appendAudit(ctx, q, &caller, RecordCollaborator, caller.ID, ActionUpdate,
+		return a.appendWrite(ctx, q, &caller, toCollaborator(row), ActionUpdate,
 			Changes{"password": {From: "[redacted]", To: "[redacted]"}}, now)
 	})
 	if err != nil {

@@ -58,4 +58,6 @@ const (
 	PermEventUpdateAssign  Permission = "event:update_assigned"
 	PermEventAssignSupport Permission = "event:assign_support"
 	PermAuditRead          Permission = "audit:read"
+	// Seeded by the change feed's migration, for every department.
+	PermChangeRead Permission = "change:read"
 )

@@ -85,7 +85,7 @@ func (s *ClientService) Create(ctx context.Context, caller Caller, in CreateClie
 			return err
 		}
 		out = toClient(row)
-		return appendAudit(ctx, q, &caller, RecordClient, id, ActionCreate, clientChanges(Client{}, out, true), now)
+		return s.appendWrite(ctx, q, &caller, out, ActionCreate, clientChanges(Client{}, out, true), now)
 	})
 	return out, fromDB(err)
 }
@@ -198,7 +198,7 @@ func (s *ClientService) Update(ctx context.Context, caller Caller, uid uuid.UUID
 			return err
 		}
 		out = toClient(row)
-		return appendAudit(ctx, q, &caller, RecordClient, uid, ActionUpdate, ch, now)
+		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
 	})
 	return out, fromDB(err)
 }

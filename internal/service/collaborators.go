@@ -104,7 +104,7 @@ func (s *CollaboratorService) insert(ctx context.Context, q *db.Queries, caller 
 		return Collaborator{}, err
 	}
 	created := toCollaborator(row)
-	return created, appendAudit(ctx, q, caller, RecordCollaborator, row.ID, ActionCreate, collaboratorCreation(created), now)
+	return created, s.appendWrite(ctx, q, caller, created, ActionCreate, collaboratorCreation(created), now)
 }
 
 // collaboratorCreation lists every field of a new collaborator as a change
@@ -349,7 +349,7 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uui
 		}
 		now := s.now()
 		if removes {
-			if err := handOver(ctx, q, &caller, cur.ID, target, now); err != nil {
+			if err := s.handOver(ctx, q, &caller, cur.ID, target, now); err != nil {
 				return err
 			}
 		}
@@ -379,7 +379,7 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uui
 				return err
 			}
 		}
-		if err := appendAudit(ctx, q, &caller, RecordCollaborator, cur.ID, action, ch, now); err != nil {
+		if err := s.appendWrite(ctx, q, &caller, toCollaborator(row), action, ch, now); err != nil {
 			return err
 		}
 		done(row, true)
@@ -391,7 +391,7 @@ func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uui
 // handOver moves the clients a leaving collaborator owns and the upcoming
 // events they support to target, with an audit row per moved record; with
 // no target, having any is 409 collaborator-has-dependents.
-func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID, target *db.Collaborator, now time.Time) error {
+func (d Deps) handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID, target *db.Collaborator, now time.Time) error {
 	if target == nil {
 		clients, err := q.CountClientsOfCommercial(ctx, from)
 		if err != nil {
@@ -414,7 +414,11 @@ func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID
 		return err
 	}
 	for _, id := range clients {
-		if err := appendAudit(ctx, q, caller, RecordClient, id, ActionUpdate, moved, now); err != nil {
+		row, err := q.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := d.appendWrite(ctx, q, caller, toClient(row), ActionUpdate, moved, now); err != nil {
 			return err
 		}
 	}
@@ -424,7 +428,11 @@ func handOver(ctx context.Context, q *db.Queries, caller *Caller, from uuid.UUID
 		return err
 	}
 	for _, id := range events {
-		if err := appendAudit(ctx, q, caller, RecordEvent, id, ActionUpdate, moved, now); err != nil {
+		row, err := q.GetEvent(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := d.appendWrite(ctx, q, caller, toEvent(row), ActionUpdate, moved, now); err != nil {
 			return err
 		}
 	}

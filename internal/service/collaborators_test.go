@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,9 +15,13 @@ import (
 	"epicevents/internal/service"
 )
 
+// renderJSON stands in for the HTTP layer's rendering, which these tests
+// do not read.
+func renderJSON(record any) ([]byte, error) { return json.Marshal(record) }
+
 func newCollaborators(t *testing.T) (*service.CollaboratorService, *db.Store) {
 	store := db.NewStore(dbtest.New(t))
-	return service.NewCollaboratorService(service.Deps{Store: store, Passwords: service.NewPasswords(bcrypt.MinCost)}), store
+	return service.NewCollaboratorService(service.Deps{Store: store, Passwords: service.NewPasswords(bcrypt.MinCost), Render: renderJSON}), store
 }
 
 func createManager(t *testing.T, svc *service.CollaboratorService, username string, n int) service.Caller {
@@ -179,7 +184,7 @@ func TestReassignToCannotLeaveMeanwhile(t *testing.T) {
 		return service.Caller{ID: c.ID, Permissions: []service.Permission{service.PermClientCreate}, RequestID: "test-" + name}
 	}
 	bill, anna := newCommercial("bill", 2), newCommercial("anna", 3)
-	clients := service.NewClientService(service.Deps{Store: store})
+	clients := service.NewClientService(service.Deps{Store: store, Render: renderJSON})
 	if _, err := clients.Create(ctx, bill, service.CreateClientInput{FullName: "Kevin", Email: "kevin@x.test", Phone: "123456"}); err != nil {
 		t.Fatal(err)
 	}

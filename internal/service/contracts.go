@@ -114,7 +114,7 @@ func (s *ContractService) Create(ctx context.Context, caller Caller, in CreateCo
 			return err
 		}
 		out = toContract(row)
-		return appendAudit(ctx, q, &caller, RecordContract, id, ActionCreate, contractChanges(Contract{}, out, true), now)
+		return s.appendWrite(ctx, q, &caller, out, ActionCreate, contractChanges(Contract{}, out, true), now)
 	})
 	if err != nil {
 		return Contract{}, fromDB(err)
@@ -224,7 +224,7 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UU
 			return err
 		}
 		out = toContract(row)
-		return appendAudit(ctx, q, &caller, RecordContract, uid, ActionUpdate, ch, now)
+		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
 	})
 	if err != nil {
 		return Contract{}, fromDB(err)

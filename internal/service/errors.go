@@ -35,6 +35,7 @@ const (
 	CodeInternal             Code = "internal"
 	CodeUnavailable          Code = "unavailable"
 	CodeLimitReached         Code = "limit-reached"
+	CodeCursorExpired        Code = "cursor-expired"
 )
 
 // FieldError names one input field and what is wrong with it.

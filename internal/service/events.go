@@ -115,7 +115,7 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 			return err
 		}
 		out = toEvent(row)
-		return appendAudit(ctx, q, &caller, RecordEvent, id, ActionCreate, eventChanges(Event{}, out, true), now)
+		return s.appendWrite(ctx, q, &caller, out, ActionCreate, eventChanges(Event{}, out, true), now)
 	})
 	return out, fromDB(err)
 }
@@ -255,7 +255,7 @@ func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID,
 			return err
 		}
 		out = toEvent(row)
-		return appendAudit(ctx, q, &caller, RecordEvent, uid, ActionUpdate, ch, now)
+		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
 	})
 	return out, fromDB(err)
 }

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,21 @@ type Deps struct {
 	Now       func() time.Time
 	Passwords *Passwords
 	Notifier  Notifier
+	// Render renders a record as GET returns it, for the change feed. The
+	// HTTP layer owns that rendering and hands it over at wiring time, so
+	// a record's GET body and its changes cannot drift apart.
+	Render RecordRenderer
+	// Committed, when set, hears of each change once its write has
+	// committed (for epicevents_changes_total).
+	Committed func(ChangeType)
+}
+
+// RecordRenderer renders a Collaborator, Client, Contract or Event as the
+// JSON body GET answers with.
+type RecordRenderer func(record any) ([]byte, error)
+
+func noRenderer(record any) ([]byte, error) {
+	return nil, fmt.Errorf("service: Deps.Render is not set; cannot write a %T", record)
 }
 
 // Notifier hears of the writes the brief wants reported (collaborator
@@ -34,6 +50,9 @@ func (noNotifier) Notify(string, string, string) {}
 func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Render == nil {
+		d.Render = noRenderer
 	}
 	if d.Notifier == nil {
 		d.Notifier = noNotifier{}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/service"
 )
 
 const namespace = "epicevents"
@@ -34,6 +35,7 @@ type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	changes  *prometheus.CounterVec
 }
 
 // NewMetrics registers the API's metrics: requests by route, method and
@@ -50,18 +52,40 @@ func NewMetrics(version string, stats func() PoolStats) *Metrics {
 		Help:    "Time to answer HTTP requests, by route pattern and method.",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 	}, []string{"route", "method"})
+	m.changes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "changes_total",
+		Help: "Changes committed by this process's writes, by change type.",
+	}, []string{"type"})
+	for _, t := range service.ChangeTypes {
+		m.changes.WithLabelValues(string(t))
+	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help:        "Always 1; its labels name the running build.",
 		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version()},
 	})
 	build.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, build,
+	m.registry.MustRegister(m.requests, m.duration, m.changes, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.registry.MustRegister(&poolCollector{stats: stats})
 	}
 	return m
+}
+
+// ChangeCommitted counts a committed change of this process as
+// epicevents_changes_total{type}.
+func (m *Metrics) ChangeCommitted(changeType service.ChangeType) {
+	m.changes.WithLabelValues(string(changeType)).Inc()
+}
+
+// FeedWaiters exposes the requests the change feed holds now (long polls
+// and streams) as epicevents_feed_waiters.
+func (m *Metrics) FeedWaiters(count func() int64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "feed_waiters",
+		Help: "Requests of the change feed held open now (long polls and streams).",
+	}, func() float64 { return float64(count()) }))
 }
 
 // Handler serves the metrics in the Prometheus text format.

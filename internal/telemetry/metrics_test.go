@@ -116,3 +116,37 @@ func TestMetricsReadPoolStatisticsAtEachScrape(t *testing.T) {
 		t.Errorf("pool statistics are not read again at the next scrape")
 	}
 }
+
+// epicevents_changes_total counts committed changes by type (a refused or
+// no-op write none); epicevents_feed_waiters the held requests.
+func TestMetricsCountCommittedChangesAndFeedWaiters(t *testing.T) {
+	t.Parallel()
+	m := telemetry.NewMetrics("dev", nil)
+	opts := withMetrics(m)
+	opts.Committed = m.ChangeCommitted
+	api := apitest.New(t, opts)
+	m.FeedWaiters(api.Feed.Waiters)
+	_, commercial := api.CreateCollaborator("bill_metrics", "commercial")
+	res := api.Post("/v1/clients", commercial, map[string]any{"full_name": "Kevin Casey", "email": "kevin@startup.test", "phone": "+678 123 456 78"})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create client: %d %s", res.Status, res.Body)
+	}
+	id := res.JSON(t)["id"].(string)
+	if res := api.Patch("/v1/clients/"+id, commercial, map[string]any{"full_name": "Kevin Casey"}); res.Status != http.StatusOK {
+		t.Fatalf("no-op patch: %d", res.Status)
+	}
+	if res := api.Post("/v1/clients", commercial, map[string]any{"full_name": "Kevin Casey", "email": "kevin@startup.test", "phone": "+678 123 456 78"}); res.Status != http.StatusConflict {
+		t.Fatalf("duplicate client: %d", res.Status)
+	}
+	text := scrape(t, api)
+	for _, sample := range []string{
+		`epicevents_changes_total{type="collaborator.created"} 2`, // the first manager and Bill
+		`epicevents_changes_total{type="client.created"} 1`,
+		`epicevents_changes_total{type="client.updated"} 0`,
+		`epicevents_feed_waiters 0`,
+	} {
+		if !hasSample(text, sample) {
+			t.Errorf("missing sample %s", sample)
+		}
+	}
+}
