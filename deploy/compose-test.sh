@@ -249,6 +249,17 @@ for s in db api api-2 api-3; do
 	if [ "${ip%.*}" != 172.28.5 ] || [ "${ip##*.}" -lt 128 ]; then fail "$s got $ip, outside the network's ip_range"; fi
 done
 healthz_count() { podman logs "$(container "$1")" 2>/dev/null | grep -c '"route":"/healthz"' || true; }
+# The proxy's own health checks (every 2 s) may have seen a replica before
+# it was ready, or before its name resolved: wait until a few requests
+# through the proxy reach each of the three.
+reaches_all() {
+	local s
+	declare -A was=()
+	for s in api api-2 api-3; do was[$s]=$(healthz_count "$s"); done
+	for _ in $(seq 1 9); do status_of "$proxy/healthz" >/dev/null; done
+	for s in api api-2 api-3; do [ "$(healthz_count "$s")" -gt "${was[$s]}" ] || return 1; done
+}
+wait_for 60 "the proxy sends to every replica" reaches_all
 declare -A before=()
 for s in api api-2 api-3; do before[$s]=$(healthz_count "$s"); done
 for _ in $(seq 1 60); do [ "$(status_of "$proxy/healthz")" = 200 ] || fail "GET /healthz through the proxy"; done

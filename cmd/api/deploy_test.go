@@ -540,6 +540,12 @@ func TestScaledProfileRoundRobinsOverThreeReplicasBehindATrustedProxy(t *testing
 		if dynamic.Contains(addr) || !subnet.Contains(dynamic.Addr()) || dynamic.Bits() < subnet.Bits() {
 			t.Fatalf("ip_range %s of %s must lie inside the subnet and leave out the proxy's %s", dynamic, subnet, addr)
 		}
+		// Nor may it hand out the subnet's broadcast address, which a
+		// container cannot be reached at.
+		broadcast := lastAddr(subnet)
+		if dynamic.Contains(broadcast) {
+			t.Fatalf("ip_range %s of %s holds the broadcast address %s", dynamic, subnet, broadcast)
+		}
 		for _, r := range replicas {
 			env := map[string]string{}
 			for k, v := range c.Services[r].Environment {
@@ -630,4 +636,13 @@ func TestMakeSecretsCreatesEachSecretOnceAndKeepsIt(t *testing.T) {
 	if again := runScript(); !maps.Equal(first, again) {
 		t.Fatal("a second run changed existing secrets")
 	}
+}
+
+// lastAddr is the highest address of an IPv4 prefix (its broadcast).
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := 32 - p.Bits()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n |= 1<<host - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
