@@ -18,6 +18,7 @@ import (
 	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/jobs"
 	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
 )
@@ -189,8 +190,12 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	metrics := telemetry.NewMetrics(version, poolStats(pool))
 
 	store := db.NewStore(pool)
+	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log})
+	if err != nil {
+		return fail(fmt.Errorf("job queue: %w", err))
+	}
 	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter,
-		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted}
+		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted, Jobs: queue}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	if embedded && bootstrap.Password == "" {

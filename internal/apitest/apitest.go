@@ -26,6 +26,7 @@ import (
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/jobs"
 	"epicevents/internal/service"
 )
 
@@ -105,8 +106,12 @@ func New(t testing.TB, opts ...Options) *API {
 	pool := dbtest.NewTraced(t, tracer)
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
+	queue, err := jobs.NewClient(pool, jobs.Config{})
+	if err != nil {
+		t.Fatalf("job queue: %v", err)
+	}
 	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost),
-		Render: apihttp.RenderRecord}
+		Render: apihttp.RenderRecord, Jobs: queue}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
 	var limits service.LoginLimits
