@@ -84,6 +84,13 @@ func TestServeNeedsAJWTSecretWithADatabaseURL(t *testing.T) {
 	}
 }
 
+func TestServeNeedsASecretsKeyWithADatabaseURL(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "JWT_SECRET": testSecret}), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "SECRETS_KEY:") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestHealthcheck(t *testing.T) {
 	status := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,8 @@ import (
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/jobs"
+	"epicevents/internal/netguard"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
 )
@@ -127,6 +129,9 @@ func loadServeConfig(getenv func(string) string) (config, error) {
 	if err == nil && cfg.DatabaseURL != "" && cfg.JWTSecret == nil {
 		err = errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
 	}
+	if err == nil && cfg.DatabaseURL != "" && cfg.SecretsKey == nil {
+		err = errors.New("SECRETS_KEY: is required (64 hex digits, or base64 of 32 bytes) when DATABASE_URL is set")
+	}
 	return cfg, err
 }
 
@@ -162,6 +167,11 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 				return fail(err)
 			}
 		}
+		if a.cfg.SecretsKey == nil {
+			if a.cfg.SecretsKey, err = persistentKey(filepath.Join(dev.dir, "secrets-key")); err != nil {
+				return fail(err)
+			}
+		}
 		cfg = a.cfg
 	}
 
@@ -189,6 +199,11 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	}
 	metrics := telemetry.NewMetrics(version, poolStats(pool))
 
+	keyring, err := seal.NewKeyring(cfg.SecretsKey, cfg.SecretsPreviousKeys...)
+	if err != nil {
+		return fail(fmt.Errorf("SECRETS_KEY: %w", err))
+	}
+	guard := netguard.New(cfg.WebhookAllowedNetworks, nil)
 	store := db.NewStore(pool)
 	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log})
 	if err != nil {
@@ -240,6 +255,7 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, cfg.PublicBaseURL),
+		Webhooks:  service.NewWebhookService(deps, service.WebhookConfig{Keyring: keyring, Guard: guard}),
 	})
 	a.embedded = embedded
 	return a, nil

@@ -27,6 +27,8 @@ import (
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
 	"epicevents/internal/jobs"
+	"epicevents/internal/netguard"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
 )
 
@@ -38,6 +40,13 @@ const PublicBaseURL = "https://crm.epic-events.test"
 
 // Secret signs the test API's tokens.
 var Secret = []byte("test-signing-key-of-at-least-32-bytes!")
+
+// SecretsKey seals the test API's webhook secrets (a SECRETS_KEY).
+var SecretsKey = []byte("test-secrets-key-of-32-bytes!!!!")
+
+// Loopback is the network the test API's webhooks may reach (its
+// WEBHOOK_ALLOWED_NETWORKS): local receivers only.
+var Loopback = netip.MustParsePrefix("127.0.0.0/8")
 
 // Clock is a settable clock; it starts at the real time.
 type Clock struct {
@@ -92,6 +101,8 @@ type Options struct {
 	Feed func(*service.FeedConfig)
 	// Committed hears of each committed change (service.Deps.Committed).
 	Committed func(service.ChangeType)
+	// Webhooks adjusts the webhooks' configuration.
+	Webhooks func(*service.WebhookConfig)
 }
 
 // New builds the API with the first manager created and logged in.
@@ -118,7 +129,15 @@ func New(t testing.TB, opts ...Options) *API {
 	var trusted []netip.Prefix
 	listener := db.NewListener(pool.Config().ConnConfig, nil)
 	feedCfg := service.FeedConfig{Wakeup: listener}
+	keyring, err := seal.NewKeyring(SecretsKey)
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	webhooksCfg := service.WebhookConfig{Keyring: keyring, Guard: netguard.New([]netip.Prefix{Loopback}, nil)}
 	for _, o := range opts {
+		if o.Webhooks != nil {
+			o.Webhooks(&webhooksCfg)
+		}
 		if o.Feed != nil {
 			o.Feed(&feedCfg)
 		}
@@ -159,6 +178,7 @@ func New(t testing.TB, opts ...Options) *API {
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, PublicBaseURL),
+		Webhooks:  service.NewWebhookService(deps, webhooksCfg),
 	}
 	feed := service.NewFeedService(deps, feedCfg)
 	cfg.Feed = feed

@@ -85,6 +85,9 @@ func queueMigrator(pool *pgxpool.Pool) (*rivermigrate.Migrator[pgx.Tx], error) {
 }
 
 func newProvider(sqlDB *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	// A migration numbered below one already applied (00008, written
+	// after 00009 and 00010 shipped) is applied, not refused.
+	opts = append(opts, goose.WithAllowOutofOrder(true))
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)

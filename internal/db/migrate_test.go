@@ -65,3 +65,40 @@ func assertQueueTables(t *testing.T, scan func(...any) error) {
 		t.Fatalf("river_job %v, river_migration %v", job, migration)
 	}
 }
+
+// A database migrated by a binary that had 00009 and 00010 but not 00008
+// takes 00008 when it arrives later.
+func TestALowerNumberedMigrationArrivingLaterIsApplied(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	for _, stmt := range []string{
+		`DROP TABLE webhook_deliveries`, `DROP TABLE webhooks`,
+		`DELETE FROM role_permissions WHERE permission = 'webhook:manage'`,
+		`DELETE FROM permissions WHERE name = 'webhook:manage'`,
+		`DELETE FROM goose_db_version WHERE version_id = 8`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	m, err := db.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	results, err := m.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int64
+	for _, r := range results {
+		versions = append(versions, r.Source.Version)
+	}
+	if diff := cmp.Diff([]int64{8}, versions); diff != "" {
+		t.Fatalf("applied (-want +got):\n%s", diff)
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('webhooks') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		t.Fatalf("webhooks table: %v %v", exists, err)
+	}
+}
