@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"epicevents"
 	"epicevents/internal/db"
@@ -23,6 +24,7 @@ import (
 	"epicevents/internal/seal"
 	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
+	"epicevents/internal/webhook"
 )
 
 // app is the running service's parts, built by startApp.
@@ -205,7 +207,14 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	}
 	guard := netguard.New(cfg.WebhookAllowedNetworks, nil)
 	store := db.NewStore(pool)
-	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log})
+	// The queue's workers need the webhook service, which needs the
+	// queue's client: the workers are given it once it is built.
+	workers := river.NewWorkers()
+	var webhooks *service.WebhookService
+	if err := service.AddWebhookWorkers(workers, func() *service.WebhookService { return webhooks }); err != nil {
+		return fail(err)
+	}
+	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 20})
 	if err != nil {
 		return fail(fmt.Errorf("job queue: %w", err))
 	}
@@ -230,7 +239,11 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
 		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
 	})
-	feed := startFeed(a, deps, pool, log)
+	webhooks = service.NewWebhookService(deps, service.WebhookConfig{
+		Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
+		Schedule: cfg.WebhookRetrySchedule, RenderChange: apihttp.RenderChange,
+	})
+	feed := startFeed(a, deps, pool, log, webhooks)
 	metrics.FeedWaiters(feed.Waiters)
 	a.handler = apihttp.NewHandler(apihttp.Config{
 		Feed: feed,
@@ -255,16 +268,28 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, cfg.PublicBaseURL),
-		Webhooks:  service.NewWebhookService(deps, service.WebhookConfig{Keyring: keyring, Guard: guard}),
+		Webhooks:  webhooks,
+	})
+	// Deliveries start once everything they use is built; cleanup stops
+	// them (an attempt under way may finish) before the pool closes.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fail(fmt.Errorf("job queue: %w", err))
+	}
+	a.onCleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), webhook.AttemptTimeout+5*time.Second)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Warn("the job queue did not stop in time", "error", err.Error())
+		}
 	})
 	a.embedded = embedded
 	return a, nil
 }
 
 // startFeed builds the change feed with its listener (one connection
-// outside the pool that wakes every held reader) and its hourly pruning,
-// both stopped by cleanup.
-func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger) *service.FeedService {
+// outside the pool that wakes every held reader) and its hourly pruning
+// (of the webhook deliveries too), both stopped by cleanup.
+func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger, webhooks *service.WebhookService) *service.FeedService {
 	listener := db.NewListener(pool.Config().ConnConfig, func(err error) {
 		log.Warn("change listener lost its connection; reconnecting", "error", err.Error())
 	})
@@ -285,6 +310,12 @@ func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger) 
 				log.Warn("pruning the change feed failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned the change feed", "changes", n)
+			}
+			// The delivery log keeps 30 days.
+			if n, err := webhooks.PruneDeliveries(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("pruning the webhook deliveries failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned the webhook deliveries", "deliveries", n)
 			}
 			select {
 			case <-ctx.Done():

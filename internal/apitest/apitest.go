@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"golang.org/x/crypto/bcrypt"
 
 	"epicevents"
@@ -30,6 +31,7 @@ import (
 	"epicevents/internal/netguard"
 	"epicevents/internal/seal"
 	"epicevents/internal/service"
+	"epicevents/internal/webhook"
 )
 
 // ManagerPassword is the first manager's password in every test API.
@@ -103,6 +105,11 @@ type Options struct {
 	Committed func(service.ChangeType)
 	// Webhooks adjusts the webhooks' configuration.
 	Webhooks func(*service.WebhookConfig)
+	// Deliver starts the job queue's workers, so webhooks are delivered.
+	Deliver bool
+	// Pool, when set, is the database of another test API: this one is
+	// that API restarted.
+	Pool *pgxpool.Pool
 }
 
 // New builds the API with the first manager created and logged in.
@@ -114,10 +121,31 @@ func New(t testing.TB, opts ...Options) *API {
 			tracer = o.Tracer
 		}
 	}
-	pool := dbtest.NewTraced(t, tracer)
+	var pool *pgxpool.Pool
+	for _, o := range opts {
+		if o.Pool != nil {
+			pool = o.Pool
+		}
+	}
+	if pool == nil {
+		pool = dbtest.NewTraced(t, tracer)
+	}
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
-	queue, err := jobs.NewClient(pool, jobs.Config{})
+	deliver := false
+	for _, o := range opts {
+		deliver = deliver || o.Deliver
+	}
+	// The queue only takes jobs unless the test delivers webhooks.
+	jobsCfg := jobs.Config{}
+	var webhooks *service.WebhookService
+	if deliver {
+		jobsCfg.Workers, jobsCfg.MaxWorkers = river.NewWorkers(), 4
+		if err := service.AddWebhookWorkers(jobsCfg.Workers, func() *service.WebhookService { return webhooks }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue, err := jobs.NewClient(pool, jobsCfg)
 	if err != nil {
 		t.Fatalf("job queue: %v", err)
 	}
@@ -133,7 +161,10 @@ func New(t testing.TB, opts ...Options) *API {
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
 	}
-	webhooksCfg := service.WebhookConfig{Keyring: keyring, Guard: netguard.New([]netip.Prefix{Loopback}, nil)}
+	guard := netguard.New([]netip.Prefix{Loopback}, nil)
+	webhooksCfg := service.WebhookConfig{Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
+		Schedule:     webhook.Schedule{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond},
+		RenderChange: apihttp.RenderChange}
 	for _, o := range opts {
 		if o.Webhooks != nil {
 			o.Webhooks(&webhooksCfg)
@@ -178,7 +209,19 @@ func New(t testing.TB, opts ...Options) *API {
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, PublicBaseURL),
-		Webhooks:  service.NewWebhookService(deps, webhooksCfg),
+	}
+	webhooks = service.NewWebhookService(deps, webhooksCfg)
+	cfg.Webhooks = webhooks
+	if deliver {
+		if err := queue.Start(context.Background()); err != nil {
+			t.Fatalf("job queue: %v", err)
+		}
+		// Stopped before the database is dropped.
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_ = queue.Stop(ctx)
+		})
 	}
 	feed := service.NewFeedService(deps, feedCfg)
 	cfg.Feed = feed

@@ -12,6 +12,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const cancelDelivery = `-- name: CancelDelivery :exec
+UPDATE webhook_deliveries SET status = 'cancelled', in_flight = false, next_attempt_at = NULL, updated_at = $1
+WHERE id = $2
+`
+
+type CancelDeliveryParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+func (q *Queries) CancelDelivery(ctx context.Context, arg CancelDeliveryParams) error {
+	_, err := q.db.Exec(ctx, cancelDelivery, arg.Now, arg.ID)
+	return err
+}
+
+const cancelPendingDeliveries = `-- name: CancelPendingDeliveries :execrows
+UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = $1
+WHERE webhook_id = $2 AND status IN ('pending', 'failed')
+  AND (NOT $3::boolean
+       OR (cardinality($4::text[]) > 0 AND type <> 'ping' AND NOT (type = ANY ($4::text[]))))
+`
+
+type CancelPendingDeliveriesParams struct {
+	Now       time.Time
+	WebhookID uuid.UUID
+	Active    bool
+	Types     []string
+}
+
+// Disabling a webhook cancels every pending delivery; removing types
+// cancels those of the types no longer subscribed (pings stay).
+func (q *Queries) CancelPendingDeliveries(ctx context.Context, arg CancelPendingDeliveriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, cancelPendingDeliveries,
+		arg.Now,
+		arg.WebhookID,
+		arg.Active,
+		arg.Types,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const countWebhooks = `-- name: CountWebhooks :one
 SELECT count(*) FROM webhooks
 `
@@ -21,6 +65,55 @@ func (q *Queries) CountWebhooks(ctx context.Context) (int64, error) {
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const createDelivery = `-- name: CreateDelivery :one
+INSERT INTO webhook_deliveries (id, webhook_id, change_id, message_id, type, body, status, next_attempt_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7::timestamptz, $7::timestamptz, $7::timestamptz)
+ON CONFLICT (webhook_id, change_id) DO NOTHING
+RETURNING id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at
+`
+
+type CreateDeliveryParams struct {
+	ID        uuid.UUID
+	WebhookID uuid.UUID
+	ChangeID  *uuid.UUID
+	MessageID uuid.UUID
+	Type      string
+	Body      []byte
+	Now       time.Time
+}
+
+// At most one delivery of a change per webhook, however often the
+// fan-out runs.
+func (q *Queries) CreateDelivery(ctx context.Context, arg CreateDeliveryParams) (WebhookDelivery, error) {
+	row := q.db.QueryRow(ctx, createDelivery,
+		arg.ID,
+		arg.WebhookID,
+		arg.ChangeID,
+		arg.MessageID,
+		arg.Type,
+		arg.Body,
+		arg.Now,
+	)
+	var i WebhookDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.WebhookID,
+		&i.ChangeID,
+		&i.MessageID,
+		&i.Type,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.InFlight,
+		&i.LastResponseStatus,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const createWebhook = `-- name: CreateWebhook :one
@@ -78,6 +171,141 @@ func (q *Queries) DeleteWebhook(ctx context.Context, id uuid.UUID) (int64, error
 	return result.RowsAffected(), nil
 }
 
+const disableWebhookGone = `-- name: DisableWebhookGone :one
+UPDATE webhooks SET is_active = false, disabled_reason = 'gone', version = version + 1, updated_at = $1
+WHERE id = $2 AND is_active
+RETURNING id, url, types, description, is_active, disabled_reason, secret_sealed, previous_secret_sealed, previous_secret_until, last_ping_at, version, created_at, updated_at
+`
+
+type DisableWebhookGoneParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+func (q *Queries) DisableWebhookGone(ctx context.Context, arg DisableWebhookGoneParams) (Webhook, error) {
+	row := q.db.QueryRow(ctx, disableWebhookGone, arg.Now, arg.ID)
+	var i Webhook
+	err := row.Scan(
+		&i.ID,
+		&i.Url,
+		&i.Types,
+		&i.Description,
+		&i.IsActive,
+		&i.DisabledReason,
+		&i.SecretSealed,
+		&i.PreviousSecretSealed,
+		&i.PreviousSecretUntil,
+		&i.LastPingAt,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const finishDeliveryAttempt = `-- name: FinishDeliveryAttempt :one
+UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, in_flight = false,
+    last_response_status = $2, last_error = $3,
+    next_attempt_at = $4, updated_at = $5
+WHERE id = $6
+RETURNING id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at
+`
+
+type FinishDeliveryAttemptParams struct {
+	Status             string
+	LastResponseStatus *int32
+	LastError          *string
+	NextAttemptAt      *time.Time
+	Now                time.Time
+	ID                 uuid.UUID
+}
+
+func (q *Queries) FinishDeliveryAttempt(ctx context.Context, arg FinishDeliveryAttemptParams) (WebhookDelivery, error) {
+	row := q.db.QueryRow(ctx, finishDeliveryAttempt,
+		arg.Status,
+		arg.LastResponseStatus,
+		arg.LastError,
+		arg.NextAttemptAt,
+		arg.Now,
+		arg.ID,
+	)
+	var i WebhookDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.WebhookID,
+		&i.ChangeID,
+		&i.MessageID,
+		&i.Type,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.InFlight,
+		&i.LastResponseStatus,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getDeliveryByIDForUpdate = `-- name: GetDeliveryByIDForUpdate :one
+SELECT id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at FROM webhook_deliveries WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetDeliveryByIDForUpdate(ctx context.Context, id uuid.UUID) (WebhookDelivery, error) {
+	row := q.db.QueryRow(ctx, getDeliveryByIDForUpdate, id)
+	var i WebhookDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.WebhookID,
+		&i.ChangeID,
+		&i.MessageID,
+		&i.Type,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.InFlight,
+		&i.LastResponseStatus,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getDeliveryForUpdate = `-- name: GetDeliveryForUpdate :one
+SELECT id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2 FOR UPDATE
+`
+
+type GetDeliveryForUpdateParams struct {
+	ID        uuid.UUID
+	WebhookID uuid.UUID
+}
+
+func (q *Queries) GetDeliveryForUpdate(ctx context.Context, arg GetDeliveryForUpdateParams) (WebhookDelivery, error) {
+	row := q.db.QueryRow(ctx, getDeliveryForUpdate, arg.ID, arg.WebhookID)
+	var i WebhookDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.WebhookID,
+		&i.ChangeID,
+		&i.MessageID,
+		&i.Type,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.InFlight,
+		&i.LastResponseStatus,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const getWebhook = `-- name: GetWebhook :one
 SELECT id, url, types, description, is_active, disabled_reason, secret_sealed, previous_secret_sealed, previous_secret_until, last_ping_at, version, created_at, updated_at FROM webhooks WHERE id = $1
 `
@@ -126,6 +354,62 @@ func (q *Queries) GetWebhookForUpdate(ctx context.Context, id uuid.UUID) (Webhoo
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const listDeliveries = `-- name: ListDeliveries :many
+SELECT id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at FROM webhook_deliveries
+WHERE webhook_id = $1
+  AND ($2::timestamptz IS NULL
+       OR (created_at, id) < ($2::timestamptz, $3::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+`
+
+type ListDeliveriesParams struct {
+	WebhookID      uuid.UUID
+	AfterCreatedAt *time.Time
+	AfterID        uuid.UUID
+	RowLimit       int32
+}
+
+func (q *Queries) ListDeliveries(ctx context.Context, arg ListDeliveriesParams) ([]WebhookDelivery, error) {
+	rows, err := q.db.Query(ctx, listDeliveries,
+		arg.WebhookID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookDelivery{}
+	for rows.Next() {
+		var i WebhookDelivery
+		if err := rows.Scan(
+			&i.ID,
+			&i.WebhookID,
+			&i.ChangeID,
+			&i.MessageID,
+			&i.Type,
+			&i.Body,
+			&i.Status,
+			&i.Attempts,
+			&i.InFlight,
+			&i.LastResponseStatus,
+			&i.LastError,
+			&i.NextAttemptAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listWebhooks = `-- name: ListWebhooks :many
@@ -186,6 +470,51 @@ func (q *Queries) LockWebhooks(ctx context.Context) error {
 	return err
 }
 
+const pruneDeliveries = `-- name: PruneDeliveries :execrows
+DELETE FROM webhook_deliveries WHERE created_at < $1
+`
+
+func (q *Queries) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneDeliveries, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const requeueDelivery = `-- name: RequeueDelivery :one
+UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1::timestamptz, updated_at = $1::timestamptz
+WHERE id = $2
+RETURNING id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at
+`
+
+type RequeueDeliveryParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+func (q *Queries) RequeueDelivery(ctx context.Context, arg RequeueDeliveryParams) (WebhookDelivery, error) {
+	row := q.db.QueryRow(ctx, requeueDelivery, arg.Now, arg.ID)
+	var i WebhookDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.WebhookID,
+		&i.ChangeID,
+		&i.MessageID,
+		&i.Type,
+		&i.Body,
+		&i.Status,
+		&i.Attempts,
+		&i.InFlight,
+		&i.LastResponseStatus,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const rotateWebhookSecret = `-- name: RotateWebhookSecret :one
 UPDATE webhooks SET secret_sealed = $1, previous_secret_sealed = $2,
     previous_secret_until = $3, version = version + 1, updated_at = $4
@@ -209,6 +538,82 @@ func (q *Queries) RotateWebhookSecret(ctx context.Context, arg RotateWebhookSecr
 		arg.Now,
 		arg.ID,
 	)
+	var i Webhook
+	err := row.Scan(
+		&i.ID,
+		&i.Url,
+		&i.Types,
+		&i.Description,
+		&i.IsActive,
+		&i.DisabledReason,
+		&i.SecretSealed,
+		&i.PreviousSecretSealed,
+		&i.PreviousSecretUntil,
+		&i.LastPingAt,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const startDeliveryAttempt = `-- name: StartDeliveryAttempt :exec
+UPDATE webhook_deliveries SET in_flight = true, updated_at = $1 WHERE id = $2
+`
+
+type StartDeliveryAttemptParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+func (q *Queries) StartDeliveryAttempt(ctx context.Context, arg StartDeliveryAttemptParams) error {
+	_, err := q.db.Exec(ctx, startDeliveryAttempt, arg.Now, arg.ID)
+	return err
+}
+
+const subscribedWebhooks = `-- name: SubscribedWebhooks :many
+SELECT id FROM webhooks
+WHERE is_active AND (cardinality(types) = 0 OR $1::text = ANY (types))
+ORDER BY id
+`
+
+// The active webhooks a change of this type goes to.
+func (q *Queries) SubscribedWebhooks(ctx context.Context, type_ string) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, subscribedWebhooks, type_)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const takePing = `-- name: TakePing :one
+UPDATE webhooks SET last_ping_at = $1::timestamptz
+WHERE id = $2 AND (last_ping_at IS NULL OR last_ping_at <= $3::timestamptz)
+RETURNING id, url, types, description, is_active, disabled_reason, secret_sealed, previous_secret_sealed, previous_secret_until, last_ping_at, version, created_at, updated_at
+`
+
+type TakePingParams struct {
+	Now   time.Time
+	ID    uuid.UUID
+	Since time.Time
+}
+
+// At most one ping a minute per webhook: the row is only updated when the
+// last one is older than @since.
+func (q *Queries) TakePing(ctx context.Context, arg TakePingParams) (Webhook, error) {
+	row := q.db.QueryRow(ctx, takePing, arg.Now, arg.ID, arg.Since)
 	var i Webhook
 	err := row.Scan(
 		&i.ID,

@@ -159,6 +159,9 @@ func (s *server) routes() chi.Router {
 		hooks.Delete("/webhooks/{id}", s.deleteWebhook)
 		hooks.Get("/webhooks/{id}/history", s.history(service.RecordWebhook))
 		hooks.Post("/webhooks/{id}/rotate-secret", s.rotateWebhookSecret)
+		hooks.Post("/webhooks/{id}/ping", s.pingWebhook)
+		hooks.Get("/webhooks/{id}/deliveries", s.listDeliveries)
+		hooks.Post("/webhooks/{id}/deliveries/{delivery_id}/retry", s.retryDelivery)
 	})
 
 	// The path is the credential of a calendar feed: no Authorization,

@@ -1,8 +1,11 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"epicevents/internal/service"
 )
@@ -148,4 +151,64 @@ func (s *server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, r, http.StatusOK, secretJSON{Secret: secret})
+}
+
+// RenderChange renders a change as the feed shows it, for a webhook
+// delivery's body.
+func RenderChange(c service.FeedChange) ([]byte, error) {
+	return json.Marshal(toFeedChangeJSON(c))
+}
+
+type deliveryJSON struct {
+	ID                 string     `json:"id"`
+	ChangeID           *string    `json:"change_id"`
+	Type               string     `json:"type"`
+	Status             string     `json:"status"`
+	Attempts           int32      `json:"attempts"`
+	LastResponseStatus *int32     `json:"last_response_status"`
+	LastError          *string    `json:"last_error"`
+	NextAttemptAt      *time.Time `json:"next_attempt_at"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+func toDeliveryJSON(d service.Delivery) deliveryJSON {
+	out := deliveryJSON{ID: d.ID.String(), Type: d.Type, Status: d.Status, Attempts: d.Attempts,
+		LastResponseStatus: d.LastResponseStatus, LastError: d.LastError, NextAttemptAt: d.NextAttemptAt,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+	if d.ChangeID != nil {
+		id := d.ChangeID.String()
+		out.ChangeID = &id
+	}
+	return out
+}
+
+func (s *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := newQueryReader(r)
+	page := q.page()
+	page.Unreadable = q.found()
+	deliveries, err := s.cfg.Webhooks.Deliveries(r.Context(), callerFrom(r.Context()), pathID(r), page)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeCacheable(w, r, http.StatusOK, newList(deliveries.Items, deliveries.NextCursor, toDeliveryJSON))
+}
+
+func (s *server) retryDelivery(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Webhooks.Retry(r.Context(), callerFrom(r.Context()), pathID(r), service.PathID(chi.URLParam(r, "delivery_id")))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusAccepted, toDeliveryJSON(d))
+}
+
+func (s *server) pingWebhook(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Webhooks.Ping(r.Context(), callerFrom(r.Context()), pathID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusAccepted, toDeliveryJSON(d))
 }

@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
@@ -26,13 +27,33 @@ type Config struct {
 // NewClient builds the queue's client on the pool; Start (with workers)
 // begins working jobs, Stop ends it.
 func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
-	rc := &river.Config{Logger: cfg.Logger}
-	if rc.Logger == nil {
-		rc.Logger = slog.New(slog.DiscardHandler)
+	// The queue's own start and stop messages are not the service's:
+	// only its warnings and errors reach the log.
+	rc := &river.Config{Logger: slog.New(slog.DiscardHandler)}
+	if cfg.Logger != nil {
+		rc.Logger = slog.New(atLeast{cfg.Logger.Handler(), slog.LevelWarn})
 	}
 	if cfg.Workers != nil {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, cfg.MaxWorkers)}}
 	}
 	return river.NewClient(riverpgxv5.New(pool), rc)
+}
+
+// atLeast passes on the records of a level and above.
+type atLeast struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.level}
 }

@@ -70,6 +70,13 @@ type WebhookConfig struct {
 	Keyring *seal.Keyring
 	// Guard decides which targets are refused (WEBHOOK_ALLOWED_NETWORKS).
 	Guard *netguard.Guard
+	// Sender makes the attempts, through the guard.
+	Sender *webhook.Sender
+	// Schedule is the retry ladder (WEBHOOK_RETRY_SCHEDULE).
+	Schedule webhook.Schedule
+	// RenderChange renders a change as the feed shows it: a delivery's
+	// body. The HTTP layer owns that rendering.
+	RenderChange func(FeedChange) ([]byte, error)
 }
 
 // WebhookService manages webhooks (webhook:manage, on the route).
@@ -82,6 +89,12 @@ type WebhookService struct {
 func NewWebhookService(d Deps, cfg WebhookConfig) *WebhookService {
 	if cfg.Guard == nil {
 		cfg.Guard = netguard.New(nil, nil)
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = webhook.NewSender(cfg.Guard, 0)
+	}
+	if cfg.Schedule == nil {
+		cfg.Schedule = webhook.DefaultSchedule
 	}
 	return &WebhookService{Deps: d.withDefaults(), cfg: cfg}
 }
@@ -309,6 +322,13 @@ func (s *WebhookService) Update(ctx context.Context, caller Caller, id uuid.UUID
 			return err
 		}
 		out = toWebhook(updated)
+		if !next.IsActive || in.Types != nil {
+			if _, err := q.CancelPendingDeliveries(ctx, db.CancelPendingDeliveriesParams{
+				WebhookID: id, Active: next.IsActive, Types: typeStrings(next.Types), Now: now,
+			}); err != nil {
+				return err
+			}
+		}
 		return appendAudit(ctx, q, &caller, RecordWebhook, id, ActionUpdate, changes, now)
 	})
 	if err != nil {
