@@ -1,19 +1,26 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"epicevents/internal/apitest"
+	apihttp "epicevents/internal/http"
+	"epicevents/internal/netguard"
 	"epicevents/internal/service"
 	"epicevents/internal/webhook"
 )
@@ -328,5 +335,102 @@ func TestDeliveriesArePrunedAndGoWithTheirWebhook(t *testing.T) {
 	expect(t, api.Delete("/v1/webhooks/"+id, api.ManagerToken), http.StatusNoContent)
 	if n := api.Count(`SELECT count(*) FROM webhook_deliveries`); n != 0 {
 		t.Fatalf("%d deliveries outlive their webhook", n)
+	}
+}
+
+// rebinding resolves every name to loopback, as a hostile DNS would.
+type rebinding struct{}
+
+func (rebinding) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+// A name that resolves to a refused address is refused at connect time:
+// the attempt fails with "address not allowed" and nothing is sent.
+func TestDeliveriesToARebindingNameAreRefused(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	_, port, _ := net.SplitHostPort(rc.Listener.Addr().String())
+	api := apitest.New(t, apitest.Options{Deliver: true, Webhooks: func(c *service.WebhookConfig) {
+		c.Guard = netguard.New(nil, rebinding{}) // loopback not opened
+		c.Sender = webhook.NewSender(c.Guard, 0)
+		c.Schedule = webhook.Schedule{}
+	}})
+	id := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "https://hooks.example.test:" + port + "/"}), http.StatusCreated)["id"].(string)
+	api.CreateCollaborator(unique("bill"), "commercial")
+	d := awaitDelivery(t, api, id, "gave_up")
+	if d["last_error"] != "address not allowed" || d["last_response_status"] != nil {
+		t.Errorf("delivery %v", d)
+	}
+	if rc.count() != 0 {
+		t.Errorf("the receiver on loopback got %d requests", rc.count())
+	}
+}
+
+// A receiver that does not answer in time fails the attempt.
+func TestAHangingReceiverTimesOut(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	rc := newReceiver(t, func(_ int, _ http.ResponseWriter) { <-release })
+	t.Cleanup(func() { close(release) })
+	api := apitest.New(t, apitest.Options{Deliver: true, Webhooks: func(c *service.WebhookConfig) {
+		c.Sender = webhook.NewSender(c.Guard, 200*time.Millisecond)
+		c.Schedule = webhook.Schedule{}
+	}})
+	id := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": rc.URL}), http.StatusCreated)["id"].(string)
+	api.CreateCollaborator(unique("bill"), "commercial")
+	d := awaitDelivery(t, api, id, "gave_up")
+	if d["last_error"] != "no answer within 200ms" {
+		t.Errorf("delivery %v", d)
+	}
+}
+
+// Removing a type cancels that type's pending deliveries, and only those.
+func TestRemovingATypeCancelsItsPendingDeliveries(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t) // no workers: deliveries stay pending
+	hooks := service.NewWebhookService(api.Deps, service.WebhookConfig{RenderChange: apihttp.RenderChange})
+	id := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "https://hooks.example.com/"}), http.StatusCreated)["id"].(string)
+	_, bill := api.CreateCollaborator(unique("bill"), "commercial")
+	newClient(t, api, bill)
+	rows, err := api.Pool.Query(t.Context(), `SELECT id FROM changes`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if err := hooks.FanOut(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		if err := hooks.FanOut(t.Context(), c); err != nil { // a job run twice
+			t.Fatal(err)
+		}
+	}
+	expect(t, api.Patch("/v1/webhooks/"+id, api.ManagerToken, map[string]any{"types": []string{"client.created"}}), http.StatusOK)
+	status := map[string]string{}
+	n := 0
+	for _, x := range expect(t, api.Get("/v1/webhooks/"+id+"/deliveries", api.ManagerToken), http.StatusOK)["data"].([]any) {
+		d := x.(map[string]any)
+		status[d["type"].(string)+" "+d["change_id"].(string)] = d["status"].(string)
+		n++
+	}
+	if n != len(changes) || len(status) != len(changes) {
+		t.Errorf("%d deliveries of %d changes", n, len(changes))
+	}
+	want := map[string]string{"collaborator.created": "cancelled", "client.created": "pending"}
+	byType := map[string]string{}
+	for k, v := range status {
+		typ, _, _ := strings.Cut(k, " ")
+		if v != want[typ] {
+			byType[typ] = v
+		} else if _, seen := byType[typ]; !seen {
+			byType[typ] = v
+		}
+	}
+	if diff := cmp.Diff(want, byType); diff != "" {
+		t.Errorf("deliveries by type (-want +got):\n%s", diff)
 	}
 }
