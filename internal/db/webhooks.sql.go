@@ -460,6 +460,44 @@ func (q *Queries) ListWebhooks(ctx context.Context, arg ListWebhooksParams) ([]W
 	return items, nil
 }
 
+const listWebhooksForUpdate = `-- name: ListWebhooksForUpdate :many
+SELECT id, url, types, description, is_active, disabled_reason, secret_sealed, previous_secret_sealed, previous_secret_until, last_ping_at, version, created_at, updated_at FROM webhooks ORDER BY id FOR UPDATE
+`
+
+func (q *Queries) ListWebhooksForUpdate(ctx context.Context) ([]Webhook, error) {
+	rows, err := q.db.Query(ctx, listWebhooksForUpdate)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Webhook{}
+	for rows.Next() {
+		var i Webhook
+		if err := rows.Scan(
+			&i.ID,
+			&i.Url,
+			&i.Types,
+			&i.Description,
+			&i.IsActive,
+			&i.DisabledReason,
+			&i.SecretSealed,
+			&i.PreviousSecretSealed,
+			&i.PreviousSecretUntil,
+			&i.LastPingAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockWebhooks = `-- name: LockWebhooks :exec
 LOCK TABLE webhooks IN SHARE ROW EXCLUSIVE MODE
 `
@@ -513,6 +551,24 @@ func (q *Queries) RequeueDelivery(ctx context.Context, arg RequeueDeliveryParams
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const resealWebhookSecrets = `-- name: ResealWebhookSecrets :exec
+UPDATE webhooks SET secret_sealed = $1, previous_secret_sealed = $2
+WHERE id = $3
+`
+
+type ResealWebhookSecretsParams struct {
+	SecretSealed         []byte
+	PreviousSecretSealed []byte
+	ID                   uuid.UUID
+}
+
+// Moves the sealed secrets to the current key; the secrets themselves and
+// the webhook's version do not change.
+func (q *Queries) ResealWebhookSecrets(ctx context.Context, arg ResealWebhookSecretsParams) error {
+	_, err := q.db.Exec(ctx, resealWebhookSecrets, arg.SecretSealed, arg.PreviousSecretSealed, arg.ID)
+	return err
 }
 
 const rotateWebhookSecret = `-- name: RotateWebhookSecret :one

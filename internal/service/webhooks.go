@@ -427,3 +427,51 @@ func (s *WebhookService) SigningSecrets(r db.Webhook, now time.Time) ([][]byte, 
 
 // Guard is the guard targets are checked against.
 func (s *WebhookService) Guard() *netguard.Guard { return s.cfg.Guard }
+
+// Reencrypt seals every webhook secret not yet under the current key
+// under it (SECRETS_PREVIOUS_KEYS must still open them), in one
+// transaction; it returns how many webhooks moved.
+func (s *WebhookService) Reencrypt(ctx context.Context) (int, error) {
+	if s.cfg.Keyring == nil {
+		return 0, errors.New("service: webhooks need a keyring (SECRETS_KEY)")
+	}
+	moved := 0
+	err := s.Store.InTx(ctx, func(q *db.Queries) error {
+		moved = 0
+		rows, err := q.ListWebhooksForUpdate(ctx)
+		if err != nil {
+			return err
+		}
+		reseal := func(id uuid.UUID, sealed []byte) ([]byte, error) {
+			if sealed == nil || s.cfg.Keyring.SealedUnderCurrent(sealed) {
+				return sealed, nil
+			}
+			plain, err := s.cfg.Keyring.Open(sealed, id[:])
+			if err != nil {
+				return nil, fmt.Errorf("webhook %s: %w (is its key in SECRETS_PREVIOUS_KEYS?)", id, err)
+			}
+			return s.cfg.Keyring.Seal(plain, id[:])
+		}
+		for _, r := range rows {
+			current, err := reseal(r.ID, r.SecretSealed)
+			if err != nil {
+				return err
+			}
+			previous, err := reseal(r.ID, r.PreviousSecretSealed)
+			if err != nil {
+				return err
+			}
+			if string(current) == string(r.SecretSealed) && string(previous) == string(r.PreviousSecretSealed) {
+				continue
+			}
+			if err := q.ResealWebhookSecrets(ctx, db.ResealWebhookSecretsParams{
+				ID: r.ID, SecretSealed: current, PreviousSecretSealed: previous,
+			}); err != nil {
+				return err
+			}
+			moved++
+		}
+		return nil
+	})
+	return moved, fromDB(err)
+}

@@ -107,3 +107,12 @@ LIMIT @row_limit;
 
 -- name: PruneDeliveries :execrows
 DELETE FROM webhook_deliveries WHERE created_at < @before;
+
+-- name: ListWebhooksForUpdate :many
+SELECT * FROM webhooks ORDER BY id FOR UPDATE;
+
+-- name: ResealWebhookSecrets :exec
+-- Moves the sealed secrets to the current key; the secrets themselves and
+-- the webhook's version do not change.
+UPDATE webhooks SET secret_sealed = @secret_sealed, previous_secret_sealed = sqlc.narg(previous_secret_sealed)
+WHERE id = @id;
