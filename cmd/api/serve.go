@@ -242,6 +242,12 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	webhooks = service.NewWebhookService(deps, service.WebhookConfig{
 		Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
 		Schedule: cfg.WebhookRetrySchedule, RenderChange: apihttp.RenderChange,
+		Attempted: metrics.WebhookAttempted,
+	})
+	metrics.WebhookQueueLag(func() time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return webhooks.QueueLag(ctx)
 	})
 	feed := startFeed(a, deps, pool, log, webhooks)
 	metrics.FeedWaiters(feed.Waiters)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"epicevents/internal/db"
 	"epicevents/internal/webhook"
@@ -187,6 +188,7 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 	}
 	a := s.cfg.Sender.Send(ctx, h.Url, d.MessageID.String(), time.Now(), d.Body, secrets...)
 	gone := false
+	outcomeStatus := ""
 	err = s.Store.InTx(ctx, func(q *db.Queries) error {
 		now := s.now()
 		p := db.FinishDeliveryAttemptParams{ID: d.ID, Now: now}
@@ -232,6 +234,7 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 		if err != nil {
 			return err
 		}
+		outcomeStatus = p.Status
 		if p.Status == DeliveryFailed {
 			return s.enqueueAttempt(ctx, q, finished, time.Now().Add(finished.NextAttemptAt.Sub(now)))
 		}
@@ -240,10 +243,31 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 	if err != nil {
 		return fromDB(err)
 	}
+	if s.cfg.Attempted != nil {
+		outcome := outcomeStatus
+		if a.Outcome == webhook.Gone {
+			outcome = "gone"
+		}
+		s.cfg.Attempted(outcome)
+	}
 	if gone {
 		s.Notifier.Notify("webhook.disabled_gone", "", h.ID.String())
 	}
 	return nil
+}
+
+// QueueLag is how long the oldest webhook job ready to run has waited;
+// zero when none waits (or the queue cannot be read).
+func (s *WebhookService) QueueLag(ctx context.Context) time.Duration {
+	if s.Jobs == nil {
+		return 0
+	}
+	res, err := s.Jobs.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateAvailable).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1))
+	if err != nil || len(res.Jobs) == 0 {
+		return 0
+	}
+	return max(0, time.Since(res.Jobs[0].ScheduledAt))
 }
 
 // Ping sends a ping to the webhook now: at most once a minute per webhook

@@ -77,6 +77,9 @@ type WebhookConfig struct {
 	// RenderChange renders a change as the feed shows it: a delivery's
 	// body. The HTTP layer owns that rendering.
 	RenderChange func(FeedChange) ([]byte, error)
+	// Attempted, when set, hears of each attempt's outcome: succeeded,
+	// failed (another attempt follows), gave_up or gone.
+	Attempted func(outcome string)
 }
 
 // WebhookService manages webhooks (webhook:manage, on the route).
