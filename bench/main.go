@@ -95,7 +95,7 @@ func run() error {
 		}
 	}
 	secret := randomHex(32)
-	env := append(os.Environ(), "DATABASE_URL="+o.db, "JWT_SECRET="+secret,
+	env := append(os.Environ(), "DATABASE_URL="+o.db, "JWT_SECRET="+secret, "SECRETS_KEY="+randomHex(32),
 		"LOGIN_ACCOUNT_LIMIT=1000000", "LOGIN_ADDRESS_LIMIT=1000000")
 
 	if empty, err := databaseEmpty(ctx, o.db); err != nil {

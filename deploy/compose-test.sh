@@ -177,7 +177,7 @@ password=$(cat "$src/secrets/bootstrap_manager_password")
 compose up -d --no-build >"$work/up.log" 2>&1 || { cat "$work/up.log"; fail "compose up"; }
 wait_for 120 "the database is healthy" is_healthy db
 wait_for 120 "the API is healthy" is_healthy api
-for s in db_password jwt_secret bootstrap_manager_password; do
+for s in db_password jwt_secret secrets_key bootstrap_manager_password; do
 	if podman inspect "$(container api)" "$(container db)" | grep -q -F -f "$src/secrets/$s"; then
 		fail "secret $s shows in the containers' configuration"
 	fi

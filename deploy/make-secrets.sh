@@ -25,4 +25,6 @@ make_secret() { # name, random bytes
 
 make_secret db_password 24
 make_secret jwt_secret 48
+# SECRETS_KEY: the base64 of exactly 32 bytes.
+make_secret secrets_key 32
 make_secret bootstrap_manager_password 18

@@ -43,7 +43,7 @@ db_url=$(printf '%s' "$admin_url" | sed -E "s#/[^/?]*(\?|$)#/$db\1#")
 (
   cd "$work"
   exec env -i PATH="$PATH" HOME="$work" \
-    DATABASE_URL="$db_url" JWT_SECRET="$(head -c 48 /dev/urandom | base64)" \
+    DATABASE_URL="$db_url" JWT_SECRET="$(head -c 48 /dev/urandom | base64)" SECRETS_KEY="$(head -c 32 /dev/urandom | base64)" \
     BOOTSTRAP_MANAGER_PASSWORD="$(head -c 24 /dev/urandom | base64)" BCRYPT_COST=4 \
     HTTP_ADDR=127.0.0.1:0 ./api serve
 ) >"$work/server.log" 2>&1 &

@@ -58,7 +58,7 @@ manager_password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 (
   cd "$work"
   exec env -i PATH="$PATH" HOME="$work" \
-    DATABASE_URL="$db_url" JWT_SECRET="$(head -c 48 /dev/urandom | base64)" \
+    DATABASE_URL="$db_url" JWT_SECRET="$(head -c 48 /dev/urandom | base64)" SECRETS_KEY="$(head -c 32 /dev/urandom | base64)" \
     BOOTSTRAP_MANAGER_PASSWORD="$manager_password" BCRYPT_COST=4 LOGIN_LOCKOUT_THRESHOLD=2 \
     HTTP_ADDR=127.0.0.1:0 ./api serve
 ) >"$work/server.log" 2>&1 &

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
 )
 
@@ -189,5 +191,50 @@ func healthcheck(ctx context.Context, inv invocation) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("healthcheck: %s answered %d", *url, resp.StatusCode)
 	}
+	return nil
+}
+
+// secretsCommand runs "secrets reencrypt": every webhook secret moves to
+// the current SECRETS_KEY, so a previous key can then be dropped.
+func secretsCommand(ctx context.Context, inv invocation) error {
+	args, err := inv.parse(nil, 1)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 || args[0] != "reencrypt" {
+		fs := flag.NewFlagSet(inv.command.name, flag.ContinueOnError)
+		return &usageError{msg: "secrets: say reencrypt", usage: commandUsage(inv.command, fs)}
+	}
+	cfg, err := loadConfig(inv.getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.SecretsKey == nil {
+		if cfg.DatabaseURL != "" {
+			return errors.New("SECRETS_KEY: is required (64 hex digits, or base64 of 32 bytes) when DATABASE_URL is set")
+		}
+		base, err := embeddedDir()
+		if err != nil {
+			return err
+		}
+		if cfg.SecretsKey, err = persistentKey(filepath.Join(base, "secrets-key")); err != nil {
+			return err
+		}
+	}
+	keyring, err := seal.NewKeyring(cfg.SecretsKey, cfg.SecretsPreviousKeys...)
+	if err != nil {
+		return fmt.Errorf("SECRETS_KEY: %w", err)
+	}
+	pool, done, err := openCommandDatabase(ctx, cfg, inv)
+	if err != nil {
+		return err
+	}
+	defer done()
+	svc := service.NewWebhookService(service.Deps{Store: db.NewStore(pool)}, service.WebhookConfig{Keyring: keyring})
+	n, err := svc.Reencrypt(ctx)
+	if err != nil {
+		return fmt.Errorf("secrets reencrypt: %w", err)
+	}
+	fmt.Fprintf(inv.stdout, "re-encrypted the secrets of %d webhooks\n", n)
 	return nil
 }

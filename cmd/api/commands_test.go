@@ -11,8 +11,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
+	apihttp "epicevents/internal/http"
+	"epicevents/internal/seal"
+	"epicevents/internal/service"
 )
 
 func TestHelpAndVersionPrintOnStdoutAndSucceed(t *testing.T) {
@@ -80,6 +86,13 @@ func TestUnknownCommandsFlagsAndExtraArgumentsAreUsageErrors(t *testing.T) {
 func TestServeNeedsAJWTSecretWithADatabaseURL(t *testing.T) {
 	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x"}), &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "JWT_SECRET:") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestServeNeedsASecretsKeyWithADatabaseURL(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "JWT_SECRET": testSecret}), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "SECRETS_KEY:") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -189,4 +202,63 @@ func TestCommandsWorkOnTheEmbeddedDatabase(t *testing.T) {
 	if !strings.Contains(stdout.String(), "00001_collaborators.sql") || strings.Contains(stdout.String(), "pending") {
 		t.Fatalf("migrate status:\n%s", stdout.String())
 	}
+}
+
+// "secrets reencrypt" moves every webhook secret to the current key: once
+// it ran, the previous key can go and the secrets still open.
+func TestSecretsReencryptMovesToTheCurrentKey(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	pool, err := db.OpenPool(ctx, url, db.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	oldKey, newKey := strings.Repeat("1", 64), strings.Repeat("2", 64)
+	old, _ := seal.ParseKey(oldKey)
+	oldRing, _ := seal.NewKeyring(old)
+	svc := service.NewWebhookService(service.Deps{Store: db.NewStore(pool)}, service.WebhookConfig{Keyring: oldRing})
+	caller := service.Caller{ID: firstManagerID(t, pool), RequestID: "test"}
+	created, err := svc.Create(ctx, caller, service.CreateWebhookInput{URL: "https://hooks.example.com/", Types: []service.ChangeType{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	env := envOf(map[string]string{"DATABASE_URL": url, "SECRETS_KEY": newKey, "SECRETS_PREVIOUS_KEYS": oldKey})
+	if err := run(ctx, []string{"secrets", "reencrypt"}, env, &out, &out); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if out.String() != "re-encrypted the secrets of 1 webhooks\n" {
+		t.Errorf("output %q", out.String())
+	}
+	current, _ := seal.ParseKey(newKey)
+	newRing, _ := seal.NewKeyring(current) // the old key dropped
+	var sealed []byte
+	if err := pool.QueryRow(ctx, `SELECT secret_sealed FROM webhooks WHERE id = $1`, created.ID).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := newRing.Open(sealed, created.ID[:]); err != nil || string(plain) != created.Secret {
+		t.Fatalf("under the new key alone: %q, %v", plain, err)
+	}
+	// Without the previous key the old secrets cannot be read: refused.
+	out.Reset()
+	if err := run(ctx, []string{"secrets", "reencrypt"}, envOf(map[string]string{"DATABASE_URL": url, "SECRETS_KEY": oldKey}), &out, &out); err == nil {
+		t.Fatal("re-encryption without the key the secrets are under succeeded")
+	}
+}
+
+func firstManagerID(t *testing.T, pool *pgxpool.Pool) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	svc := service.NewCollaboratorService(service.Deps{Store: db.NewStore(pool), Passwords: service.NewPasswords(4),
+		Render: apihttp.RenderRecord})
+	if _, err := svc.EnsureFirstManager(ctx, service.BootstrapInput{Username: "manager", Email: "manager@epic-events.test",
+		Password: "first-manager-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	var id uuid.UUID
+	if err := pool.QueryRow(ctx, `SELECT id FROM collaborators WHERE username = 'manager'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

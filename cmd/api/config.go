@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"epicevents/internal/seal"
+	"epicevents/internal/webhook"
 )
 
 // config is every setting of the binary, read once from the environment.
@@ -54,6 +57,14 @@ type config struct {
 	// The change feed (SPEC §7).
 	ChangesRetention  time.Duration
 	ChangesMaxWaiters int
+
+	// Webhooks (SPEC §7): the key sealing their secrets, previous keys
+	// that only open, the networks targets may reach beyond the public
+	// internet, and the retry ladder.
+	SecretsKey             []byte
+	SecretsPreviousKeys    [][]byte
+	WebhookAllowedNetworks []netip.Prefix
+	WebhookRetrySchedule   webhook.Schedule
 }
 
 // envReader reads settings and remembers the first bad one.
@@ -225,6 +236,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if err := checkDatabaseURLScheme(c.DatabaseURL); err != nil {
 			e.fail("DATABASE_URL", "%v", err)
 		}
+	}
+	if key := e.secret("SECRETS_KEY"); key != "" {
+		k, err := seal.ParseKey(key)
+		if err != nil {
+			e.fail("SECRETS_KEY", "%v", err)
+		}
+		c.SecretsKey = k
+	}
+	for _, s := range strings.FieldsFunc(e.secret("SECRETS_PREVIOUS_KEYS"), func(r rune) bool { return r == ',' || r == '\n' }) {
+		k, err := seal.ParseKey(strings.TrimSpace(s))
+		if err != nil {
+			e.fail("SECRETS_PREVIOUS_KEYS", "%v", err)
+			continue
+		}
+		c.SecretsPreviousKeys = append(c.SecretsPreviousKeys, k)
+	}
+	for _, p := range e.list("WEBHOOK_ALLOWED_NETWORKS") {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			e.fail("WEBHOOK_ALLOWED_NETWORKS", "%q is not a CIDR such as 127.0.0.0/8", p)
+			continue
+		}
+		c.WebhookAllowedNetworks = append(c.WebhookAllowedNetworks, prefix.Masked())
+	}
+	c.WebhookRetrySchedule = webhook.DefaultSchedule
+	if v := e.str("WEBHOOK_RETRY_SCHEDULE", ""); v != "" {
+		schedule, err := webhook.ParseSchedule(v)
+		if err != nil {
+			e.fail("WEBHOOK_RETRY_SCHEDULE", "%v", err)
+		}
+		c.WebhookRetrySchedule = schedule
 	}
 	c.PublicBaseURL = publicBaseURL(e, c.HTTPAddr)
 	c.CORSAllowedOrigins = e.list("CORS_ALLOWED_ORIGINS")

@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"epicevents/internal/dbtest"
+	"epicevents/internal/webhook"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -20,6 +25,9 @@ func envOf(m map[string]string) func(string) string {
 }
 
 const testSecret = "a-signing-key-that-is-long-enough-1234"
+
+// testSecretsKey is a SECRETS_KEY (64 hex digits).
+const testSecretsKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 func TestConfigDefaults(t *testing.T) {
 	cfg, err := loadConfig(envOf(map[string]string{}))
@@ -30,14 +38,15 @@ func TestConfigDefaults(t *testing.T) {
 		cfg.BcryptCost != 12 || cfg.RequestTimeout != 5*time.Second || cfg.ShutdownDelay != 0 ||
 		cfg.ShutdownTimeout != 20*time.Second || cfg.LogLevel != slog.LevelInfo ||
 		cfg.BootstrapUsername != "manager" || len(cfg.CORSAllowedOrigins) != 0 ||
-		cfg.ChangesRetention != 840*time.Hour || cfg.ChangesMaxWaiters != 1000 {
+		cfg.ChangesRetention != 840*time.Hour || cfg.ChangesMaxWaiters != 1000 ||
+		!cmp.Equal(cfg.WebhookRetrySchedule, webhook.DefaultSchedule) {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
 
 func TestConfigReadsEverySetting(t *testing.T) {
 	cfg, err := loadConfig(envOf(map[string]string{
-		"DATABASE_URL": "postgres://u@db/crm", "JWT_SECRET": testSecret,
+		"DATABASE_URL": "postgres://u@db/crm", "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret,
 		"JWT_PREVIOUS_SECRETS": "old-key-number-one-long-enough-12345, old-key-number-two-long-enough-12345",
 		"HTTP_ADDR":            "127.0.0.1:9000", "LOG_LEVEL": "debug", "BCRYPT_COST": "10",
 		"ACCESS_TOKEN_TTL": "5m", "REFRESH_TOKEN_TTL": "24h", "REQUEST_TIMEOUT": "2s",
@@ -48,6 +57,9 @@ func TestConfigReadsEverySetting(t *testing.T) {
 		"BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_EMAIL": "boss@epic-events.test",
 		"BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long",
 		"CHANGES_RETENTION":          "100h", "CHANGES_MAX_WAITERS": "50",
+		"SECRETS_PREVIOUS_KEYS":    strings.Repeat("ab", 32) + "\n" + base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8, 10.1.0.0/16",
+		"WEBHOOK_RETRY_SCHEDULE":   "10ms,20ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +73,11 @@ func TestConfigReadsEverySetting(t *testing.T) {
 		cfg.BootstrapUsername != "boss" || cfg.BootstrapPassword != "boss-password-long" ||
 		cfg.ChangesRetention != 100*time.Hour || cfg.ChangesMaxWaiters != 50 {
 		t.Fatalf("config: %+v", cfg)
+	}
+	if hex.EncodeToString(cfg.SecretsKey) != testSecretsKey || len(cfg.SecretsPreviousKeys) != 2 ||
+		!cmp.Equal(cfg.WebhookAllowedNetworks, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.1.0.0/16")}, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })) ||
+		!cmp.Equal(cfg.WebhookRetrySchedule, webhook.Schedule{10 * time.Millisecond, 20 * time.Millisecond}) {
+		t.Fatalf("webhook settings: %+v", cfg)
 	}
 }
 
@@ -91,17 +108,21 @@ func TestConfigSecretsFromFiles(t *testing.T) {
 // A bad setting stops the start with a message naming the variable.
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"JWT_SECRET":           {"JWT_SECRET": "short"},
-		"JWT_PREVIOUS_SECRETS": {"JWT_PREVIOUS_SECRETS": "short"},
-		"ACCESS_TOKEN_TTL":     {"ACCESS_TOKEN_TTL": "fifteen"},
-		"REQUEST_TIMEOUT":      {"REQUEST_TIMEOUT": "0s"},
-		"BCRYPT_COST":          {"BCRYPT_COST": "40"},
-		"LOG_LEVEL":            {"LOG_LEVEL": "loud"},
-		"TRUSTED_PROXIES":      {"TRUSTED_PROXIES": "not-a-cidr"},
-		"CHANGES_RETENTION":    {"CHANGES_RETENTION": "71h"},
-		"CHANGES_MAX_WAITERS":  {"CHANGES_MAX_WAITERS": "0"},
-		"DATABASE_URL_FILE":    {"DATABASE_URL_FILE": "/nonexistent/secret"},
-		"DATABASE_URL":         {"DATABASE_URL": "x", "DATABASE_URL_FILE": "/etc/hostname"},
+		"JWT_SECRET":               {"JWT_SECRET": "short"},
+		"SECRETS_KEY":              {"SECRETS_KEY": "not-a-key"},
+		"SECRETS_PREVIOUS_KEYS":    {"SECRETS_PREVIOUS_KEYS": strings.Repeat("a", 64) + ",short"},
+		"WEBHOOK_ALLOWED_NETWORKS": {"WEBHOOK_ALLOWED_NETWORKS": "localhost"},
+		"WEBHOOK_RETRY_SCHEDULE":   {"WEBHOOK_RETRY_SCHEDULE": "5s,soon"},
+		"JWT_PREVIOUS_SECRETS":     {"JWT_PREVIOUS_SECRETS": "short"},
+		"ACCESS_TOKEN_TTL":         {"ACCESS_TOKEN_TTL": "fifteen"},
+		"REQUEST_TIMEOUT":          {"REQUEST_TIMEOUT": "0s"},
+		"BCRYPT_COST":              {"BCRYPT_COST": "40"},
+		"LOG_LEVEL":                {"LOG_LEVEL": "loud"},
+		"TRUSTED_PROXIES":          {"TRUSTED_PROXIES": "not-a-cidr"},
+		"CHANGES_RETENTION":        {"CHANGES_RETENTION": "71h"},
+		"CHANGES_MAX_WAITERS":      {"CHANGES_MAX_WAITERS": "0"},
+		"DATABASE_URL_FILE":        {"DATABASE_URL_FILE": "/nonexistent/secret"},
+		"DATABASE_URL":             {"DATABASE_URL": "x", "DATABASE_URL_FILE": "/etc/hostname"},
 	}
 	for name, env := range cases {
 		_, err := loadConfig(envOf(env))
@@ -184,7 +205,7 @@ func TestDatabasePasswordMistakesStopTheStartWithoutQuotingSecrets(t *testing.T)
 func TestBadSentryDSNStopsTheStartWithoutQuotingIt(t *testing.T) {
 	t.Parallel()
 	_, err := startApp(context.Background(), envOf(map[string]string{
-		"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": strings.Repeat("k", 32),
+		"DATABASE_URL": dbtest.URL(t), "SECRETS_KEY": testSecretsKey, "JWT_SECRET": strings.Repeat("k", 32),
 		"BOOTSTRAP_MANAGER_PASSWORD": "sentry-test-manager-password", "BCRYPT_COST": "4",
 		"SENTRY_DSN": "https://key-canary@/1",
 	}), io.Discard, io.Discard)
@@ -215,5 +236,29 @@ func TestConfigPublicBaseURL(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
 			t.Errorf("PUBLIC_BASE_URL %q: %v", bad, err)
 		}
+	}
+}
+
+// The embedded mode makes its SECRETS_KEY once and keeps it: a second
+// start reads the same key, so sealed secrets still open.
+func TestEmbeddedSecretsKeyIsKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets-key")
+	first, err := persistentKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := persistentKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 32 || !cmp.Equal(first, again) || string(b) != hex.EncodeToString(first) {
+		t.Fatalf("key %x, again %x, file %q", first, again, b)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode: %v %v", info.Mode(), err)
 	}
 }

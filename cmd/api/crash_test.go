@@ -92,8 +92,8 @@ func TestCrashUnderWritesLosesNoAcknowledgedWrite(t *testing.T) {
 
 	logs := &lockedBuffer{}
 	a, err := startApp(ctx, envOf(map[string]string{
-		"DATABASE_URL":               pg.URL("postgres"),
-		"JWT_SECRET":                 strings.Repeat("k", 32),
+		"DATABASE_URL": pg.URL("postgres"),
+		"SECRETS_KEY":  testSecretsKey, "JWT_SECRET": strings.Repeat("k", 32),
 		"BOOTSTRAP_MANAGER_PASSWORD": "crash-test-manager-password",
 		"BCRYPT_COST":                "4",
 	}), logs, logs)

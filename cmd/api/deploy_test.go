@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"epicevents/internal/seal"
 )
 
 const repoRoot = "../.."
@@ -424,7 +426,11 @@ func TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase(t *testing.T) {
 			}
 			// Stand-in values, as make-secrets.sh would write them.
 			local := filepath.Join(secretsDir, secret)
-			if err := os.WriteFile(local, []byte(strings.Repeat("x", 40)+"\n"), 0o600); err != nil {
+			value := strings.Repeat("x", 40)
+			if secret == "secrets_key" { // the base64 of 32 bytes
+				value = strings.Repeat("x", 43)
+			}
+			if err := os.WriteFile(local, []byte(value+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			env[k] = local
@@ -432,7 +438,7 @@ func TestComposeRunsTheAPIWithItsSecretsAndAHealthyDatabase(t *testing.T) {
 		if db.Environment["POSTGRES_PASSWORD_FILE"] != s.Environment["DATABASE_PASSWORD_FILE"] {
 			t.Fatalf("%s and the database read the password from different files", name)
 		}
-		cfg, err := loadConfig(envOf(env))
+		cfg, err := loadServeConfig(envOf(env))
 		if err != nil {
 			t.Fatalf("%s: the binary refuses its configuration: %v", name, err)
 		}
@@ -632,6 +638,9 @@ func TestMakeSecretsCreatesEachSecretOnceAndKeepsIt(t *testing.T) {
 	}
 	if len(first["jwt_secret"]) < 32 {
 		t.Fatal("the JWT secret is shorter than the binary accepts")
+	}
+	if _, err := seal.ParseKey(first["secrets_key"]); err != nil {
+		t.Fatalf("the secrets key is not one the binary accepts: %v", err)
 	}
 	if again := runScript(); !maps.Equal(first, again) {
 		t.Fatal("a second run changed existing secrets")

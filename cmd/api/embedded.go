@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strings"
 
 	"epicevents/internal/pgserver"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
 )
 
@@ -140,6 +142,20 @@ func persistentSecret(path string) ([]byte, error) {
 	_, _ = rand.Read(b)
 	secret := []byte(base64.RawURLEncoding.EncodeToString(b))
 	return secret, os.WriteFile(path, secret, 0o600)
+}
+
+// persistentKey reads the embedded mode's SECRETS_KEY, or makes one (64
+// hex digits) and keeps it beside the database: a key lost would leave
+// every webhook secret unreadable.
+func persistentKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return seal.ParseKey(strings.TrimSpace(string(b)))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, seal.KeySize)
+	_, _ = rand.Read(key)
+	return key, os.WriteFile(path, []byte(hex.EncodeToString(key)), 0o600)
 }
 
 func generatePassword() string {

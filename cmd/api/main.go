@@ -106,6 +106,7 @@ func init() {
 		{name: "healthcheck", args: "[-url URL]", summary: "exit 0 when the local server's /readyz answers 200 (for Docker)", run: healthcheck},
 		{name: "seed", args: "[-collaborators N] [-clients N] [-contracts N] [-events N]",
 			summary: "fill an empty database with a large generated data set, for benchmarks (see BENCHMARKS.md)", run: seedCommand},
+		{name: "secrets", args: "reencrypt", summary: "seal every webhook secret under SECRETS_KEY (SECRETS_PREVIOUS_KEYS open the old ones)", run: secretsCommand},
 		{name: "version", summary: "print the version", run: printVersion},
 		{name: "help", args: "[command]", summary: "print this help, or a command's", run: help},
 	}

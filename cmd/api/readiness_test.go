@@ -71,7 +71,7 @@ func TestStuckDatabaseAnswers503WithinTheRequestDeadline(t *testing.T) {
 	ctx := context.Background()
 	url := dbtest.URL(t)
 	a, err := startApp(ctx, envOf(map[string]string{
-		"DATABASE_URL": url, "JWT_SECRET": strings.Repeat("k", 32), "BCRYPT_COST": "4",
+		"DATABASE_URL": url, "SECRETS_KEY": testSecretsKey, "JWT_SECRET": strings.Repeat("k", 32), "BCRYPT_COST": "4",
 		"BOOTSTRAP_MANAGER_PASSWORD": "stuck-test-manager-password", "REQUEST_TIMEOUT": "1500ms",
 	}), io.Discard, io.Discard)
 	if err != nil {

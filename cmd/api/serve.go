@@ -14,12 +14,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"epicevents"
 	"epicevents/internal/db"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/jobs"
+	"epicevents/internal/netguard"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
+	"epicevents/internal/webhook"
 )
 
 // app is the running service's parts, built by startApp.
@@ -126,6 +131,9 @@ func loadServeConfig(getenv func(string) string) (config, error) {
 	if err == nil && cfg.DatabaseURL != "" && cfg.JWTSecret == nil {
 		err = errors.New("JWT_SECRET: is required (at least 32 bytes) when DATABASE_URL is set")
 	}
+	if err == nil && cfg.DatabaseURL != "" && cfg.SecretsKey == nil {
+		err = errors.New("SECRETS_KEY: is required (64 hex digits, or base64 of 32 bytes) when DATABASE_URL is set")
+	}
 	return cfg, err
 }
 
@@ -161,6 +169,11 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 				return fail(err)
 			}
 		}
+		if a.cfg.SecretsKey == nil {
+			if a.cfg.SecretsKey, err = persistentKey(filepath.Join(dev.dir, "secrets-key")); err != nil {
+				return fail(err)
+			}
+		}
 		cfg = a.cfg
 	}
 
@@ -188,9 +201,25 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	}
 	metrics := telemetry.NewMetrics(version, poolStats(pool))
 
+	keyring, err := seal.NewKeyring(cfg.SecretsKey, cfg.SecretsPreviousKeys...)
+	if err != nil {
+		return fail(fmt.Errorf("SECRETS_KEY: %w", err))
+	}
+	guard := netguard.New(cfg.WebhookAllowedNetworks, nil)
 	store := db.NewStore(pool)
+	// The queue's workers need the webhook service, which needs the
+	// queue's client: the workers are given it once it is built.
+	workers := river.NewWorkers()
+	var webhooks *service.WebhookService
+	if err := service.AddWebhookWorkers(workers, func() *service.WebhookService { return webhooks }); err != nil {
+		return fail(err)
+	}
+	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 20})
+	if err != nil {
+		return fail(fmt.Errorf("job queue: %w", err))
+	}
 	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter,
-		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted}
+		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted, Jobs: queue}
 	collaborators := service.NewCollaboratorService(deps)
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	if embedded && bootstrap.Password == "" {
@@ -210,7 +239,17 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
 		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
 	})
-	feed := startFeed(a, deps, pool, log)
+	webhooks = service.NewWebhookService(deps, service.WebhookConfig{
+		Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
+		Schedule: cfg.WebhookRetrySchedule, RenderChange: apihttp.RenderChange,
+		Attempted: metrics.WebhookAttempted,
+	})
+	metrics.WebhookQueueLag(func() time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return webhooks.QueueLag(ctx)
+	})
+	feed := startFeed(a, deps, pool, log, webhooks)
 	metrics.FeedWaiters(feed.Waiters)
 	a.handler = apihttp.NewHandler(apihttp.Config{
 		Feed: feed,
@@ -235,15 +274,28 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, cfg.PublicBaseURL),
+		Webhooks:  webhooks,
+	})
+	// Deliveries start once everything they use is built; cleanup stops
+	// them (an attempt under way may finish) before the pool closes.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fail(fmt.Errorf("job queue: %w", err))
+	}
+	a.onCleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), webhook.AttemptTimeout+5*time.Second)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Warn("the job queue did not stop in time", "error", err.Error())
+		}
 	})
 	a.embedded = embedded
 	return a, nil
 }
 
 // startFeed builds the change feed with its listener (one connection
-// outside the pool that wakes every held reader) and its hourly pruning,
-// both stopped by cleanup.
-func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger) *service.FeedService {
+// outside the pool that wakes every held reader) and its hourly pruning
+// (of the webhook deliveries too), both stopped by cleanup.
+func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger, webhooks *service.WebhookService) *service.FeedService {
 	listener := db.NewListener(pool.Config().ConnConfig, func(err error) {
 		log.Warn("change listener lost its connection; reconnecting", "error", err.Error())
 	})
@@ -264,6 +316,12 @@ func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger) 
 				log.Warn("pruning the change feed failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned the change feed", "changes", n)
+			}
+			// The delivery log keeps 30 days.
+			if n, err := webhooks.PruneDeliveries(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("pruning the webhook deliveries failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned the webhook deliveries", "deliveries", n)
 			}
 			select {
 			case <-ctx.Done():

@@ -22,7 +22,7 @@ import (
 )
 
 func TestStartNeedsTheFirstManagersPassword(t *testing.T) {
-	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": testSecret})
+	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret})
 	_, err := startApp(context.Background(), env, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || err.Error() != "BOOTSTRAP_MANAGER_PASSWORD: is required while no collaborator exists (or its _FILE)" {
 		t.Fatalf("err = %v", err)
@@ -30,7 +30,7 @@ func TestStartNeedsTheFirstManagersPassword(t *testing.T) {
 }
 
 func TestStartOnADatabaseURL(t *testing.T) {
-	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": testSecret,
+	env := envOf(map[string]string{"DATABASE_URL": dbtest.URL(t), "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret,
 		"BCRYPT_COST": "5", "BOOTSTRAP_MANAGER_USERNAME": "boss", "BOOTSTRAP_MANAGER_PASSWORD": "boss-password-long"})
 	var stdout, stderr bytes.Buffer
 	a, err := startApp(context.Background(), env, &stdout, &stderr)

@@ -78,7 +78,7 @@ func TestBinaryDrainsOnSIGTERMAndExitsZero(t *testing.T) {
 	cmd := exec.Command(bin)
 	cmd.Dir = t.TempDir() // no .env there
 	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + url, "JWT_SECRET=" + strings.Repeat("s", 40),
+		"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + url, "SECRETS_KEY=" + testSecretsKey, "JWT_SECRET=" + strings.Repeat("s", 40),
 		"HTTP_ADDR=" + addr, "SHUTDOWN_DELAY=" + delay.String(), "SHUTDOWN_TIMEOUT=15s", "REQUEST_TIMEOUT=15s",
 		"BOOTSTRAP_MANAGER_PASSWORD=" + password, "BCRYPT_COST=4",
 	}

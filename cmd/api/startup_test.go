@@ -24,7 +24,7 @@ func TestServeTakesTheAddressBeforeCreatingTheFirstManager(t *testing.T) {
 	}
 	defer taken.Close()
 	dbURL := dbtest.URL(t)
-	env := envOf(map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": testSecret, "BCRYPT_COST": "4",
+	env := envOf(map[string]string{"DATABASE_URL": dbURL, "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret, "BCRYPT_COST": "4",
 		"HTTP_ADDR": taken.Addr().String(), "BOOTSTRAP_MANAGER_PASSWORD": "manager-password-long"})
 	err = run(context.Background(), []string{"serve"}, env, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "HTTP_ADDR: ") || !strings.Contains(err.Error(), "address already in use") {
@@ -60,7 +60,7 @@ func TestPermanentDatabaseErrorsStopTheStartAtOnce(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var logs bytes.Buffer
-		_, err := startApp(ctx, envOf(map[string]string{"DATABASE_URL": c.url, "JWT_SECRET": testSecret}), &logs, &logs)
+		_, err := startApp(ctx, envOf(map[string]string{"DATABASE_URL": c.url, "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret}), &logs, &logs)
 		gaveUp := ctx.Err() != nil
 		cancel()
 		if err == nil || gaveUp || !strings.HasPrefix(err.Error(), c.want) {
@@ -83,7 +83,7 @@ func TestTransientDatabaseErrorsAreRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var logs bytes.Buffer
-	_, err = startApp(ctx, envOf(map[string]string{"DATABASE_URL": "postgres://app@" + closed + "/crm", "JWT_SECRET": testSecret}), &logs, &logs)
+	_, err = startApp(ctx, envOf(map[string]string{"DATABASE_URL": "postgres://app@" + closed + "/crm", "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret}), &logs, &logs)
 	if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: stopped waiting for the database") {
 		t.Fatalf("err = %v", err)
 	}
@@ -105,7 +105,7 @@ func TestARefusedFirstManagerNamesTheVariable(t *testing.T) {
 		"BOOTSTRAP_MANAGER_PASSWORD=short":                                         "BOOTSTRAP_MANAGER_PASSWORD: must be at least 12 bytes",
 		"BOOTSTRAP_MANAGER_PASSWORD=long-enough-pass BOOTSTRAP_MANAGER_EMAIL=nope": "BOOTSTRAP_MANAGER_EMAIL: ",
 	} {
-		settings := map[string]string{"DATABASE_URL": dbtest.URL(t), "JWT_SECRET": testSecret, "BCRYPT_COST": "4"}
+		settings := map[string]string{"DATABASE_URL": dbtest.URL(t), "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret, "BCRYPT_COST": "4"}
 		for _, kv := range strings.Fields(env) {
 			k, v, _ := strings.Cut(kv, "=")
 			settings[k] = v
@@ -163,7 +163,7 @@ func TestLogFormat(t *testing.T) {
 func TestDatabaseURLErrorsNameTheSchemeAndNeverThePassword(t *testing.T) {
 	got := map[string]string{}
 	for _, dsn := range []string{"mysql://root:hunter2@db/crm", "jdbc:postgresql://root:hunter2@db/crm", "postgres://root:hunter2@db:notaport/crm"} {
-		_, err := startApp(context.Background(), envOf(map[string]string{"DATABASE_URL": dsn, "JWT_SECRET": testSecret}), &bytes.Buffer{}, &bytes.Buffer{})
+		_, err := startApp(context.Background(), envOf(map[string]string{"DATABASE_URL": dsn, "SECRETS_KEY": testSecretsKey, "JWT_SECRET": testSecret}), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil {
 			t.Fatalf("%s accepted", dsn)
 		}

@@ -20,13 +20,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 	"golang.org/x/crypto/bcrypt"
 
 	"epicevents"
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/jobs"
+	"epicevents/internal/netguard"
+	"epicevents/internal/seal"
 	"epicevents/internal/service"
+	"epicevents/internal/webhook"
 )
 
 // ManagerPassword is the first manager's password in every test API.
@@ -37,6 +42,13 @@ const PublicBaseURL = "https://crm.epic-events.test"
 
 // Secret signs the test API's tokens.
 var Secret = []byte("test-signing-key-of-at-least-32-bytes!")
+
+// SecretsKey seals the test API's webhook secrets (a SECRETS_KEY).
+var SecretsKey = []byte("test-secrets-key-of-32-bytes!!!!")
+
+// Loopback is the network the test API's webhooks may reach (its
+// WEBHOOK_ALLOWED_NETWORKS): local receivers only.
+var Loopback = netip.MustParsePrefix("127.0.0.0/8")
 
 // Clock is a settable clock; it starts at the real time.
 type Clock struct {
@@ -91,6 +103,13 @@ type Options struct {
 	Feed func(*service.FeedConfig)
 	// Committed hears of each committed change (service.Deps.Committed).
 	Committed func(service.ChangeType)
+	// Webhooks adjusts the webhooks' configuration.
+	Webhooks func(*service.WebhookConfig)
+	// Deliver starts the job queue's workers, so webhooks are delivered.
+	Deliver bool
+	// Pool, when set, is the database of another test API: this one is
+	// that API restarted.
+	Pool *pgxpool.Pool
 }
 
 // New builds the API with the first manager created and logged in.
@@ -102,18 +121,54 @@ func New(t testing.TB, opts ...Options) *API {
 			tracer = o.Tracer
 		}
 	}
-	pool := dbtest.NewTraced(t, tracer)
+	var pool *pgxpool.Pool
+	for _, o := range opts {
+		if o.Pool != nil {
+			pool = o.Pool
+		}
+	}
+	if pool == nil {
+		pool = dbtest.NewTraced(t, tracer)
+	}
 	clock := &Clock{now: time.Now().UTC()}
 	store := db.NewStore(pool)
+	deliver := false
+	for _, o := range opts {
+		deliver = deliver || o.Deliver
+	}
+	// The queue only takes jobs unless the test delivers webhooks.
+	jobsCfg := jobs.Config{}
+	var webhooks *service.WebhookService
+	if deliver {
+		jobsCfg.Workers, jobsCfg.MaxWorkers = river.NewWorkers(), 4
+		if err := service.AddWebhookWorkers(jobsCfg.Workers, func() *service.WebhookService { return webhooks }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue, err := jobs.NewClient(pool, jobsCfg)
+	if err != nil {
+		t.Fatalf("job queue: %v", err)
+	}
 	deps := service.Deps{Store: store, Now: clock.Now, Passwords: service.NewPasswords(bcrypt.MinCost),
-		Render: apihttp.RenderRecord}
+		Render: apihttp.RenderRecord, Jobs: queue}
 	tokens := service.TokenConfig{Secret: Secret, Issuer: "epic-events", Audience: "epic-events-api",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
 	var limits service.LoginLimits
 	var trusted []netip.Prefix
 	listener := db.NewListener(pool.Config().ConnConfig, nil)
 	feedCfg := service.FeedConfig{Wakeup: listener}
+	keyring, err := seal.NewKeyring(SecretsKey)
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	guard := netguard.New([]netip.Prefix{Loopback}, nil)
+	webhooksCfg := service.WebhookConfig{Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
+		Schedule:     webhook.Schedule{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond},
+		RenderChange: apihttp.RenderChange}
 	for _, o := range opts {
+		if o.Webhooks != nil {
+			o.Webhooks(&webhooksCfg)
+		}
 		if o.Feed != nil {
 			o.Feed(&feedCfg)
 		}
@@ -154,6 +209,19 @@ func New(t testing.TB, opts ...Options) *API {
 
 		Tokens:    service.NewTokenService(deps),
 		Calendars: service.NewCalendarService(deps, PublicBaseURL),
+	}
+	webhooks = service.NewWebhookService(deps, webhooksCfg)
+	cfg.Webhooks = webhooks
+	if deliver {
+		if err := queue.Start(context.Background()); err != nil {
+			t.Fatalf("job queue: %v", err)
+		}
+		// Stopped before the database is dropped.
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_ = queue.Stop(ctx)
+		})
 	}
 	feed := service.NewFeedService(deps, feedCfg)
 	cfg.Feed = feed

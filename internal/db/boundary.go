@@ -61,3 +61,15 @@ func (q *Queries) AfterCommit(f func()) {
 	}
 	f()
 }
+
+// Tx is the transaction q runs in, or nil outside one: for the job queue,
+// whose jobs must be inserted in the transaction of the write that wants
+// them.
+func (q *Queries) Tx() pgx.Tx {
+	if c, ok := q.db.(classifyingDB); ok && c.afterCommit != nil {
+		if tx, ok := c.db.(pgx.Tx); ok {
+			return tx
+		}
+	}
+	return nil
+}

@@ -12,9 +12,10 @@ import (
 	"github.com/google/uuid"
 )
 
-const appendChange = `-- name: AppendChange :exec
+const appendChange = `-- name: AppendChange :one
 INSERT INTO changes (type, record_id, version, actor_id, request_id, data, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id
 `
 
 type AppendChangeParams struct {
@@ -27,8 +28,8 @@ type AppendChangeParams struct {
 	At        time.Time
 }
 
-func (q *Queries) AppendChange(ctx context.Context, arg AppendChangeParams) error {
-	_, err := q.db.Exec(ctx, appendChange,
+func (q *Queries) AppendChange(ctx context.Context, arg AppendChangeParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, appendChange,
 		arg.Type,
 		arg.RecordID,
 		arg.Version,
@@ -37,7 +38,9 @@ func (q *Queries) AppendChange(ctx context.Context, arg AppendChangeParams) erro
 		arg.Data,
 		arg.At,
 	)
-	return err
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
 }
 
 const changeFeedBounds = `-- name: ChangeFeedBounds :one
@@ -57,6 +60,43 @@ func (q *Queries) ChangeFeedBounds(ctx context.Context) (ChangeFeedBoundsRow, er
 	row := q.db.QueryRow(ctx, changeFeedBounds)
 	var i ChangeFeedBoundsRow
 	err := row.Scan(&i.PrunedThrough, &i.Head)
+	return i, err
+}
+
+const getChange = `-- name: GetChange :one
+SELECT c.id, c.type, c.record_id, c.version, c.actor_id, c.request_id, c.data, c.at,
+       coalesce(a.first_name || ' ' || a.last_name, '')::text AS actor_full_name
+FROM changes c
+LEFT JOIN collaborators a ON a.id = c.actor_id
+WHERE c.id = $1
+`
+
+type GetChangeRow struct {
+	ID            uuid.UUID
+	Type          string
+	RecordID      uuid.UUID
+	Version       int32
+	ActorID       *uuid.UUID
+	RequestID     *string
+	Data          []byte
+	At            time.Time
+	ActorFullName string
+}
+
+func (q *Queries) GetChange(ctx context.Context, id uuid.UUID) (GetChangeRow, error) {
+	row := q.db.QueryRow(ctx, getChange, id)
+	var i GetChangeRow
+	err := row.Scan(
+		&i.ID,
+		&i.Type,
+		&i.RecordID,
+		&i.Version,
+		&i.ActorID,
+		&i.RequestID,
+		&i.Data,
+		&i.At,
+		&i.ActorFullName,
+	)
 	return i, err
 }
 

@@ -7,18 +7,27 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"epicevents/sql/migrations"
 )
 
-// Migrator applies the embedded goose migrations. A session-level advisory
-// lock serialises replicas that start at the same time.
+// Migrator applies the embedded goose migrations, then the job queue's
+// (River's), both under one session-level advisory lock that serialises
+// replicas starting at the same time. The lock id is goose's own, so a
+// binary older than the queue, still taking goose's lock, waits for this
+// one too.
 type Migrator struct {
+	pool     *pgxpool.Pool
 	db       *sql.DB
 	provider *goose.Provider
 }
@@ -26,19 +35,59 @@ type Migrator struct {
 // NewMigrator prepares a migrator on the pool. Close releases it.
 func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return nil, fmt.Errorf("migration lock: %w", err)
-	}
-	provider, err := newProvider(sqlDB, goose.WithSessionLocker(locker))
+	provider, err := newProvider(sqlDB)
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return &Migrator{db: sqlDB, provider: provider}, nil
+	return &Migrator{pool: pool, db: sqlDB, provider: provider}, nil
+}
+
+// locked runs fn while this session holds the migration lock, polling
+// for it as goose's own locker does.
+func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", Classify(err))
+	}
+	defer conn.Release()
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lock.DefaultLockID).Scan(&got); err != nil {
+			return fmt.Errorf("migration lock: %w", Classify(err))
+		}
+		if got {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migration lock: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lock.DefaultLockID); err != nil {
+			// A lock we cannot release must not go back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn()
+}
+
+// queueMigrator is River's migrator; with a nil pool it only works in a
+// given transaction.
+func queueMigrator(pool *pgxpool.Pool) (*rivermigrate.Migrator[pgx.Tx], error) {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("queue migrations: %w", err)
+	}
+	return m, nil
 }
 
 func newProvider(sqlDB *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	// A migration numbered below one already applied (00008, written
+	// after 00009 and 00010 shipped) is applied, not refused.
+	opts = append(opts, goose.WithAllowOutofOrder(true))
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -49,14 +98,35 @@ func newProvider(sqlDB *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, 
 // Close releases the migrator's connection handle (not the pool).
 func (m *Migrator) Close() error { return m.db.Close() }
 
-// Up applies every pending migration.
+// Up applies every pending migration, ours then the queue's.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
-	return m.provider.Up(ctx)
+	var results []*goose.MigrationResult
+	err := m.locked(ctx, func() error {
+		var err error
+		if results, err = m.provider.Up(ctx); err != nil {
+			return err
+		}
+		queue, err := queueMigrator(m.pool)
+		if err != nil {
+			return err
+		}
+		if _, err := queue.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("queue migrations: %w", err)
+		}
+		return nil
+	})
+	return results, err
 }
 
-// Down rolls back the latest migration.
+// Down rolls back the latest of our migrations (the queue's tables stay).
 func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
-	return m.provider.Down(ctx)
+	var result *goose.MigrationResult
+	err := m.locked(ctx, func() error {
+		var err error
+		result, err = m.provider.Down(ctx)
+		return err
+	})
+	return result, err
 }
 
 // Status lists every migration with its state.
@@ -95,15 +165,32 @@ func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	return v, Classify(err)
 }
 
-// MigrateDB applies every migration on a database handle, without the
-// replica lock: for a database nobody else uses yet (test templates).
-func MigrateDB(ctx context.Context, sqlDB *sql.DB) error {
+// MigrateURL applies every migration, ours and the queue's, on the
+// database at url, without the replica lock: for a database nobody else
+// uses yet (test templates).
+func MigrateURL(ctx context.Context, url string) error {
+	pool, err := OpenPool(ctx, url, PoolOptions{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	defer sqlDB.Close()
 	p, err := newProvider(sqlDB)
 	if err != nil {
 		return err
 	}
-	_, err = p.Up(ctx)
-	return err
+	if _, err = p.Up(ctx); err != nil {
+		return err
+	}
+	queue, err := queueMigrator(pool)
+	if err != nil {
+		return err
+	}
+	if _, err := queue.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("queue migrations: %w", err)
+	}
+	return nil
 }
 
 // MigrationsHash identifies the schema the embedded migrations build.
@@ -121,5 +208,15 @@ func MigrationsHash() (string, error) {
 		h.Write(b)
 		return nil
 	})
-	return hex.EncodeToString(h.Sum(nil)), err
+	if err != nil {
+		return "", err
+	}
+	queue, err := queueMigrator(nil)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range queue.AllVersions() {
+		fmt.Fprintf(h, "river %d\x00%d\x00%s", m.Version, len(m.SQLUp), m.SQLUp)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -231,3 +231,36 @@ type Session struct {
 	ExpiresAt      time.Time
 	RevokedAt      *time.Time
 }
+
+type Webhook struct {
+	ID                   uuid.UUID
+	Url                  string
+	Types                []string
+	Description          string
+	IsActive             bool
+	DisabledReason       *string
+	SecretSealed         []byte
+	PreviousSecretSealed []byte
+	PreviousSecretUntil  *time.Time
+	LastPingAt           *time.Time
+	Version              int32
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+type WebhookDelivery struct {
+	ID                 uuid.UUID
+	WebhookID          uuid.UUID
+	ChangeID           *uuid.UUID
+	MessageID          uuid.UUID
+	Type               string
+	Body               []byte
+	Status             string
+	Attempts           int32
+	InFlight           bool
+	LastResponseStatus *int32
+	LastError          *string
+	NextAttemptAt      *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}

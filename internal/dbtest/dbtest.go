@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb uses
@@ -108,6 +110,42 @@ type migrator struct{}
 
 func (migrator) Hash() (string, error) { return db.MigrationsHash() }
 
-func (migrator) Migrate(ctx context.Context, sqlDB *sql.DB, _ pgtestdb.Config) error {
-	return db.MigrateDB(ctx, sqlDB)
+func (migrator) Migrate(ctx context.Context, _ *sql.DB, conf pgtestdb.Config) error {
+	return db.MigrateURL(ctx, conf.URL())
+}
+
+// EmptyURL returns the URL of a new database with nothing in it, not
+// migrated, dropped when the test ends: for tests of the migrations.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	if adminURL == "" {
+		t.Fatal("dbtest: call dbtest.Main from TestMain")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	defer admin.Close(ctx)
+	name := "empty_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			t.Errorf("dbtest: %v", err)
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dbtest: %v", err)
+		}
+	})
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatalf("dbtest: TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

@@ -97,7 +97,7 @@ func TestMeShowsPermissionsOfTheCurrentDepartment(t *testing.T) {
 	want := map[string][]string{
 		"commercial": {"change:read", "client:create", "client:read", "client:update_own", "collaborator:read", "contract:read", "contract:update_own", "event:create_own", "event:read"},
 		"support":    {"change:read", "client:read", "collaborator:read", "contract:read", "event:read", "event:update_assigned"},
-		"management": {"audit:read", "change:read", "client:read", "client:reassign", "collaborator:create", "collaborator:delete", "collaborator:read", "collaborator:update", "contract:create", "contract:read", "contract:update", "event:assign_support", "event:read", "event:update"},
+		"management": {"audit:read", "change:read", "client:read", "client:reassign", "collaborator:create", "collaborator:delete", "collaborator:read", "collaborator:update", "contract:create", "contract:read", "contract:update", "event:assign_support", "event:read", "event:update", "webhook:manage"},
 	}
 	for dept, perms := range want {
 		_, token := api.CreateCollaborator("user_"+dept, dept)

@@ -260,6 +260,56 @@ var authorizationMatrix = []permissionCell{
 	{"GET", "/v1/changes/stream", "", commercial, "", 200},
 	{"GET", "/v1/changes/stream", "", support, "", 200},
 	{"GET", "/v1/changes/stream", "", management, "", 200},
+
+	{"GET", "/v1/webhooks", "", anonymous, "", 401},
+	{"GET", "/v1/webhooks", "", commercial, "", 403},
+	{"GET", "/v1/webhooks", "", support, "", 403},
+	{"GET", "/v1/webhooks", "", management, "", 200},
+
+	{"POST", "/v1/webhooks", "", anonymous, "", 401},
+	{"POST", "/v1/webhooks", "", commercial, "", 403},
+	{"POST", "/v1/webhooks", "", support, "", 403},
+	{"POST", "/v1/webhooks", "", management, "", 201},
+
+	{"GET", "/v1/webhooks/{id}", "", anonymous, "", 401},
+	{"GET", "/v1/webhooks/{id}", "", commercial, "", 403},
+	{"GET", "/v1/webhooks/{id}", "", support, "", 403},
+	{"GET", "/v1/webhooks/{id}", "", management, "", 200},
+
+	{"PATCH", "/v1/webhooks/{id}", "", anonymous, "", 401},
+	{"PATCH", "/v1/webhooks/{id}", "", commercial, "", 403},
+	{"PATCH", "/v1/webhooks/{id}", "", support, "", 403},
+	{"PATCH", "/v1/webhooks/{id}", "", management, "", 200},
+
+	{"DELETE", "/v1/webhooks/{id}", "", anonymous, "", 401},
+	{"DELETE", "/v1/webhooks/{id}", "", commercial, "", 403},
+	{"DELETE", "/v1/webhooks/{id}", "", support, "", 403},
+	{"DELETE", "/v1/webhooks/{id}", "", management, "", 204},
+
+	{"GET", "/v1/webhooks/{id}/history", "", anonymous, "", 401},
+	{"GET", "/v1/webhooks/{id}/history", "", commercial, "", 403},
+	{"GET", "/v1/webhooks/{id}/history", "", support, "", 403},
+	{"GET", "/v1/webhooks/{id}/history", "", management, "", 200},
+
+	{"POST", "/v1/webhooks/{id}/rotate-secret", "", anonymous, "", 401},
+	{"POST", "/v1/webhooks/{id}/rotate-secret", "", commercial, "", 403},
+	{"POST", "/v1/webhooks/{id}/rotate-secret", "", support, "", 403},
+	{"POST", "/v1/webhooks/{id}/rotate-secret", "", management, "", 200},
+
+	{"POST", "/v1/webhooks/{id}/ping", "", anonymous, "", 401},
+	{"POST", "/v1/webhooks/{id}/ping", "", commercial, "", 403},
+	{"POST", "/v1/webhooks/{id}/ping", "", support, "", 403},
+	{"POST", "/v1/webhooks/{id}/ping", "", management, "", 202},
+
+	{"GET", "/v1/webhooks/{id}/deliveries", "", anonymous, "", 401},
+	{"GET", "/v1/webhooks/{id}/deliveries", "", commercial, "", 403},
+	{"GET", "/v1/webhooks/{id}/deliveries", "", support, "", 403},
+	{"GET", "/v1/webhooks/{id}/deliveries", "", management, "", 200},
+
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "", anonymous, "", 401},
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "", commercial, "", 403},
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "", support, "", 403},
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "", management, "", 202},
 }
 
 func (c permissionCell) String() string {
@@ -473,6 +523,33 @@ func (w *authzWorld) request(c permissionCell) (apitest.Request, any) {
 	case "GET /v1/collaborators", "GET /v1/clients", "GET /v1/contracts", "GET /v1/events",
 		"GET /v1/changes", "GET /v1/changes/head":
 		req.Path = c.route
+	case "GET /v1/webhooks":
+		req.Path = c.route
+	case "POST /v1/webhooks":
+		makeRoomForWebhooks(t, api)
+		req.Path, req.Body = c.route, map[string]any{"url": "https://hooks.example.com/" + unique("in"), "types": []string{"client.created"}}
+		return req, struct {
+			Types    []string `json:"types"`
+			IsActive bool     `json:"is_active"`
+		}{[]string{"client.created"}, true}
+	case "GET /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/history":
+		req.Path = strings.Replace(c.route, "{id}", newWebhook(t, api), 1)
+	case "PATCH /v1/webhooks/{id}":
+		req.Path, req.Body = "/v1/webhooks/"+newWebhook(t, api), map[string]any{"is_active": false}
+		return req, struct {
+			IsActive       bool   `json:"is_active"`
+			DisabledReason string `json:"disabled_reason"`
+		}{false, "manual"}
+	case "POST /v1/webhooks/{id}/ping":
+		req.Path = "/v1/webhooks/" + newWebhook(t, api) + "/ping"
+	case "GET /v1/webhooks/{id}/deliveries":
+		req.Path = "/v1/webhooks/" + newWebhook(t, api) + "/deliveries"
+	case "POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry":
+		id := newWebhook(t, api)
+		ping := expect(t, api.Post("/v1/webhooks/"+id+"/ping", api.ManagerToken, nil), http.StatusAccepted)
+		req.Path = "/v1/webhooks/" + id + "/deliveries/" + ping["id"].(string) + "/retry"
+	case "POST /v1/webhooks/{id}/rotate-secret":
+		req.Path = "/v1/webhooks/" + newWebhook(t, api) + "/rotate-secret"
 	case "GET /v1/changes/stream":
 		// A stream does not end by itself: this one is cut after a while,
 		// and its status and headers are what the recorder kept.
@@ -680,7 +757,7 @@ func stateOf(t *testing.T, api *apitest.API) databaseState {
 	t.Helper()
 	state := databaseState{}
 	for _, table := range []string{"collaborators", "sessions", "refresh_tokens", "audit_entries",
-		"clients", "contracts", "events", "idempotency_keys", "personal_access_tokens", "calendar_feeds"} {
+		"clients", "contracts", "events", "idempotency_keys", "personal_access_tokens", "calendar_feeds", "webhooks", "webhook_deliveries", "river_job"} {
 		var n int
 		var digest string
 		// A read made with a personal access token or a feed URL moves
@@ -776,5 +853,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Errorf("201 without Location: %v", res.Header)
 			}
 		})
+	}
+}
+
+// newWebhook creates a webhook as the first manager and returns its id.
+func newWebhook(t *testing.T, api *apitest.API) string {
+	t.Helper()
+	makeRoomForWebhooks(t, api)
+	h := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "https://hooks.example.com/" + unique("in")}), http.StatusCreated)
+	return h["id"].(string)
+}
+
+// makeRoomForWebhooks keeps the matrix's webhooks below the limit of 20.
+func makeRoomForWebhooks(t *testing.T, api *apitest.API) {
+	t.Helper()
+	if _, err := api.Pool.Exec(context.Background(), `DELETE FROM webhooks WHERE id IN
+		(SELECT id FROM webhooks ORDER BY created_at LIMIT greatest(0, (SELECT count(*) FROM webhooks) - 10))`); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -27,6 +27,7 @@ func TestEveryGetRouteAnswersHead(t *testing.T) {
 	ids := map[string]string{
 		"/v1/collaborators/": commercialID, "/v1/clients/": clientID,
 		"/v1/contracts/": contractID, "/v1/events/": eventID,
+		"/v1/webhooks/": newWebhook(t, api),
 	}
 	feed := expect(t, api.Post("/v1/me/calendar", api.ManagerToken, nil), http.StatusCreated)["url"].(string)
 	feedPath := strings.TrimPrefix(feed, apitest.PublicBaseURL)

@@ -39,6 +39,7 @@ var problemStatus = map[service.Code]int{
 	service.CodeUnavailable:          http.StatusServiceUnavailable,
 	service.CodeLimitReached:         http.StatusConflict,
 	service.CodeCursorExpired:        http.StatusGone,
+	service.CodeDeliveryInFlight:     http.StatusConflict,
 }
 
 var problemTitle = map[service.Code]string{
@@ -64,6 +65,7 @@ var problemTitle = map[service.Code]string{
 	service.CodeUnavailable:          "Service unavailable",
 	service.CodeLimitReached:         "Limit reached",
 	service.CodeCursorExpired:        "Cursor expired",
+	service.CodeDeliveryInFlight:     "Delivery in flight",
 }
 
 type problemJSON struct {

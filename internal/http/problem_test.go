@@ -26,6 +26,8 @@ var contractStatuses = map[service.Code]int{
 	"rate-limited": 429, "internal": 500, "unavailable": 503,
 	// SPEC §7.
 	"limit-reached": 409, "cursor-expired": 410,
+	// Chosen where SPEC §7 gives a status without a slug.
+	"delivery-in-flight": 409,
 }
 
 func writeProblem(t *testing.T, err error) (*httptest.ResponseRecorder, map[string]any, string) {

@@ -30,6 +30,7 @@ type Config struct {
 	Idempotency   *service.IdempotencyService
 	History       *service.HistoryService
 	Feed          *service.FeedService
+	Webhooks      *service.WebhookService
 	// FeedKeepalive is the interval of the stream's keepalive comments,
 	// each of which checks the credential again (15 s by default).
 	FeedKeepalive  time.Duration
@@ -149,6 +150,18 @@ func (s *server) routes() chi.Router {
 		can(service.PermChangeRead).Get("/changes", s.listChanges)
 		can(service.PermChangeRead).Get("/changes/head", s.changesHead)
 		can(service.PermChangeRead).Get("/changes/stream", s.streamChanges)
+
+		hooks := can(service.PermWebhookManage)
+		hooks.Get("/webhooks", s.listWebhooks)
+		hooks.Post("/webhooks", s.createWebhook)
+		hooks.Get("/webhooks/{id}", s.getWebhook)
+		hooks.Patch("/webhooks/{id}", s.updateWebhook)
+		hooks.Delete("/webhooks/{id}", s.deleteWebhook)
+		hooks.Get("/webhooks/{id}/history", s.history(service.RecordWebhook))
+		hooks.Post("/webhooks/{id}/rotate-secret", s.rotateWebhookSecret)
+		hooks.Post("/webhooks/{id}/ping", s.pingWebhook)
+		hooks.Get("/webhooks/{id}/deliveries", s.listDeliveries)
+		hooks.Post("/webhooks/{id}/deliveries/{delivery_id}/retry", s.retryDelivery)
 	})
 
 	// The path is the credential of a calendar feed: no Authorization,

@@ -83,10 +83,14 @@ func (d Deps) appendWrite(ctx context.Context, q *db.Queries, caller *Caller, re
 		actor, requestID = &caller.ID, &caller.RequestID
 	}
 	changeType := changeTypeOf(recordType, action)
-	if err := q.AppendChange(ctx, db.AppendChangeParams{
+	changeID, err := q.AppendChange(ctx, db.AppendChangeParams{
 		Type: string(changeType), RecordID: id, Version: version,
 		ActorID: actor, RequestID: requestID, Data: data, At: at,
-	}); err != nil {
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueFanOut(ctx, q, changeID); err != nil {
 		return err
 	}
 	if d.Committed != nil {

@@ -36,6 +36,7 @@ const (
 	CodeUnavailable          Code = "unavailable"
 	CodeLimitReached         Code = "limit-reached"
 	CodeCursorExpired        Code = "cursor-expired"
+	CodeDeliveryInFlight     Code = "delivery-in-flight"
 )
 
 // FieldError names one input field and what is wrong with it.

@@ -94,6 +94,8 @@ func (s *HistoryService) exists(ctx context.Context, recordType string, id uuid.
 		_, err = s.Store.GetContract(ctx, id)
 	case RecordEvent:
 		_, err = s.Store.GetEvent(ctx, id)
+	case RecordWebhook:
+		_, err = s.Store.GetWebhook(ctx, id)
 	default:
 		return errNotFound("record")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"epicevents/internal/db"
+	"epicevents/internal/jobs"
 )
 
 // Deps are what every service needs.
@@ -27,6 +28,9 @@ type Deps struct {
 	// Committed, when set, hears of each change once its write has
 	// committed (for epicevents_changes_total).
 	Committed func(ChangeType)
+	// Jobs is the job queue; its jobs are inserted in the write's own
+	// transaction.
+	Jobs *jobs.Client
 }
 
 // RecordRenderer renders a Collaborator, Client, Contract or Event as the

@@ -36,7 +36,11 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	changes  *prometheus.CounterVec
+	attempts *prometheus.CounterVec
 }
+
+// DeliveryOutcomes label epicevents_webhook_deliveries_total.
+var DeliveryOutcomes = []string{"succeeded", "failed", "gave_up", "gone"}
 
 // NewMetrics registers the API's metrics: requests by route, method and
 // status, their latency, the pool (when stats is not nil), build
@@ -59,13 +63,20 @@ func NewMetrics(version string, stats func() PoolStats) *Metrics {
 	for _, t := range service.ChangeTypes {
 		m.changes.WithLabelValues(string(t))
 	}
+	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "webhook_deliveries_total",
+		Help: "Webhook delivery attempts of this process, by outcome (failed: another attempt follows).",
+	}, []string{"outcome"})
+	for _, o := range DeliveryOutcomes {
+		m.attempts.WithLabelValues(o)
+	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help:        "Always 1; its labels name the running build.",
 		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version()},
 	})
 	build.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, m.changes, build,
+	m.registry.MustRegister(m.requests, m.duration, m.changes, m.attempts, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.registry.MustRegister(&poolCollector{stats: stats})
@@ -86,6 +97,21 @@ func (m *Metrics) FeedWaiters(count func() int64) {
 		Namespace: namespace, Name: "feed_waiters",
 		Help: "Requests of the change feed held open now (long polls and streams).",
 	}, func() float64 { return float64(count()) }))
+}
+
+// WebhookAttempted counts an attempt's outcome as
+// epicevents_webhook_deliveries_total{outcome}.
+func (m *Metrics) WebhookAttempted(outcome string) {
+	m.attempts.WithLabelValues(outcome).Inc()
+}
+
+// WebhookQueueLag exposes how long the oldest delivery job ready to run
+// has waited, as epicevents_webhook_queue_lag_seconds (read at scrape).
+func (m *Metrics) WebhookQueueLag(lag func() time.Duration) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "webhook_queue_lag_seconds",
+		Help: "How long the oldest webhook job ready to run has waited (0 when none waits).",
+	}, func() float64 { return lag().Seconds() }))
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -2,12 +2,15 @@ package telemetry_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"epicevents/internal/apitest"
 	apihttp "epicevents/internal/http"
+	"epicevents/internal/service"
 	"epicevents/internal/telemetry"
 )
 
@@ -148,5 +151,60 @@ func TestMetricsCountCommittedChangesAndFeedWaiters(t *testing.T) {
 		if !hasSample(text, sample) {
 			t.Errorf("missing sample %s", sample)
 		}
+	}
+}
+
+// epicevents_webhook_deliveries_total counts attempts by outcome, and
+// epicevents_webhook_queue_lag_seconds is exposed.
+func TestMetricsCountWebhookAttempts(t *testing.T) {
+	t.Parallel()
+	m := telemetry.NewMetrics("dev", nil)
+	opts := withMetrics(m)
+	opts.Deliver = true
+	opts.Webhooks = func(c *service.WebhookConfig) { c.Attempted = m.WebhookAttempted }
+	api := apitest.New(t, opts)
+	var webhooks *service.WebhookService
+	m.WebhookQueueLag(func() time.Duration { return webhooks.QueueLag(t.Context()) })
+	webhooks = service.NewWebhookService(api.Deps, service.WebhookConfig{})
+	arrived := make(chan struct{}, 10)
+	var n atomic.Int32
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable) // the first attempt fails
+		}
+		arrived <- struct{}{}
+	}))
+	t.Cleanup(rc.Close)
+	res := api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": rc.URL})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create webhook: %d %s", res.Status, res.Body)
+	}
+	api.CreateCollaborator("bill_hooks", "commercial")
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no delivery")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !hasSample(scrape(t, api), `epicevents_webhook_deliveries_total{outcome="succeeded"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no succeeded attempt counted:\n%s", scrape(t, api))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	text := scrape(t, api)
+	for _, sample := range []string{
+		`epicevents_webhook_deliveries_total{outcome="failed"} 1`,
+		`epicevents_webhook_deliveries_total{outcome="gave_up"} 0`,
+		`epicevents_webhook_deliveries_total{outcome="gone"} 0`,
+	} {
+		if !hasSample(text, sample) {
+			t.Errorf("missing sample %s", sample)
+		}
+	}
+	if !strings.Contains(text, "\nepicevents_webhook_queue_lag_seconds ") {
+		t.Errorf("no queue lag:\n%s", text)
 	}
 }

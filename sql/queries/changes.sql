@@ -1,6 +1,14 @@
--- name: AppendChange :exec
+-- name: AppendChange :one
 INSERT INTO changes (type, record_id, version, actor_id, request_id, data, at)
-VALUES (@type, @record_id, @version, @actor_id, @request_id, @data, @at);
+VALUES (@type, @record_id, @version, @actor_id, @request_id, @data, @at)
+RETURNING id;
+
+-- name: GetChange :one
+SELECT c.id, c.type, c.record_id, c.version, c.actor_id, c.request_id, c.data, c.at,
+       coalesce(a.first_name || ' ' || a.last_name, '')::text AS actor_full_name
+FROM changes c
+LEFT JOIN collaborators a ON a.id = c.actor_id
+WHERE c.id = @id;
 
 -- name: ChangeFeedBounds :one
 -- The first position kept is after pruned_through; the head is the last
