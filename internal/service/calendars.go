@@ -144,8 +144,7 @@ func (s *CalendarService) Open(ctx context.Context, token string) (Feed, error) 
 	if err != nil {
 		return Feed{}, fromDB(err)
 	}
-	if row.LastUsedAt == nil || !row.LastUsedAt.After(now.Add(-touchInterval)) {
-		stale := now.Add(-touchInterval)
+	if stale, due := touchDue(row.LastUsedAt, now); due {
 		if err := s.Store.TouchCalendarFeed(ctx, db.TouchCalendarFeedParams{
 			Now: now, CollaboratorID: row.CollaboratorID, UsedBefore: &stale,
 		}); err != nil {

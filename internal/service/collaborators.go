@@ -188,7 +188,7 @@ func (s *CollaboratorService) List(ctx context.Context, _ Caller, in ListCollabo
 		if lq.sort == "last_name" {
 			return r.LastName, r.ID
 		}
-		return r.CreatedAt.Format(time.RFC3339Nano), r.ID
+		return formatInstant(r.CreatedAt), r.ID
 	}), nil
 }
 

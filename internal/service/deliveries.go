@@ -351,18 +351,17 @@ func (s *WebhookService) Deliveries(ctx context.Context, _ Caller, webhookID uui
 	}
 	p := db.ListDeliveriesParams{WebhookID: webhookID, RowLimit: lq.fetchLimit()}
 	if lq.after != nil {
-		at, err := time.Parse(time.RFC3339Nano, lq.after.Key)
-		if err != nil {
-			return Page[Delivery]{}, errBadCursor
+		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
+			return Page[Delivery]{}, err
 		}
-		p.AfterCreatedAt, p.AfterID = &at, lq.after.ID
+		p.AfterID = lq.after.ID
 	}
 	rows, err := s.Store.ListDeliveries(ctx, p)
 	if err != nil {
 		return Page[Delivery]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toDelivery, func(r db.WebhookDelivery) (string, uuid.UUID) {
-		return r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID
+		return formatInstant(r.CreatedAt), r.ID
 	}), nil
 }
 

@@ -58,6 +58,14 @@ const (
 	touchInterval = time.Minute
 )
 
+// touchDue reports whether a last_used_at is older than touchInterval, and
+// the instant the conditional update checks again (so that concurrent
+// requests move it once).
+func touchDue(lastUsed *time.Time, now time.Time) (stale time.Time, due bool) {
+	stale = now.Add(-touchInterval)
+	return stale, lastUsed == nil || !lastUsed.After(stale)
+}
+
 // TokenService manages personal access tokens and authenticates requests
 // made with them.
 type TokenService struct {
@@ -176,18 +184,17 @@ func (s *TokenService) List(ctx context.Context, caller Caller, ownerID uuid.UUI
 	}
 	p := db.ListTokensOfCollaboratorParams{CollaboratorID: ownerID, RowLimit: lq.fetchLimit()}
 	if lq.after != nil {
-		at, err := time.Parse(time.RFC3339Nano, lq.after.Key)
-		if err != nil {
-			return Page[PersonalAccessToken]{}, errBadCursor
+		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
+			return Page[PersonalAccessToken]{}, err
 		}
-		p.AfterCreatedAt, p.AfterID = &at, lq.after.ID
+		p.AfterID = lq.after.ID
 	}
 	rows, err := s.Store.ListTokensOfCollaborator(ctx, p)
 	if err != nil {
 		return Page[PersonalAccessToken]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toPersonalAccessToken, func(r db.PersonalAccessToken) (string, uuid.UUID) {
-		return r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID
+		return formatInstant(r.CreatedAt), r.ID
 	}), nil
 }
 
@@ -254,8 +261,7 @@ func (s *TokenService) Authenticate(ctx context.Context, token, requestID string
 	if err != nil {
 		return Caller{}, fromDB(err)
 	}
-	if row.LastUsedAt == nil || !row.LastUsedAt.After(now.Add(-touchInterval)) {
-		stale := now.Add(-touchInterval)
+	if stale, due := touchDue(row.LastUsedAt, now); due {
 		if err := s.Store.TouchPersonalAccessToken(ctx, db.TouchPersonalAccessTokenParams{
 			Now: now, ID: row.ID, UsedBefore: &stale,
 		}); err != nil {

@@ -260,18 +260,17 @@ func (s *WebhookService) List(ctx context.Context, _ Caller, in PageInput) (Page
 	}
 	p := db.ListWebhooksParams{RowLimit: lq.fetchLimit()}
 	if lq.after != nil {
-		at, err := time.Parse(time.RFC3339Nano, lq.after.Key)
-		if err != nil {
-			return Page[Webhook]{}, errBadCursor
+		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
+			return Page[Webhook]{}, err
 		}
-		p.AfterCreatedAt, p.AfterID = &at, lq.after.ID
+		p.AfterID = lq.after.ID
 	}
 	rows, err := s.Store.ListWebhooks(ctx, p)
 	if err != nil {
 		return Page[Webhook]{}, fromDB(err)
 	}
 	return paginate(lq, rows, toWebhook, func(r db.Webhook) (string, uuid.UUID) {
-		return r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID
+		return formatInstant(r.CreatedAt), r.ID
 	}), nil
 }
 
@@ -283,13 +282,8 @@ func (s *WebhookService) Update(ctx context.Context, caller Caller, id uuid.UUID
 	var out Webhook
 	changed := false
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		row, err := q.GetWebhookForUpdate(ctx, id)
-		if errors.Is(err, db.ErrNotFound) {
-			return errNotFound("webhook")
-		} else if err != nil {
-			return err
-		}
-		if err := match.check(row.Version); err != nil {
+		row, err := lockWebhook(ctx, q, id, match)
+		if err != nil {
 			return err
 		}
 		before := toWebhook(row)
@@ -347,13 +341,7 @@ func (s *WebhookService) Update(ctx context.Context, caller Caller, id uuid.UUID
 func (s *WebhookService) Delete(ctx context.Context, caller Caller, id uuid.UUID, match IfMatch) error {
 	now := s.now()
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		row, err := q.GetWebhookForUpdate(ctx, id)
-		if errors.Is(err, db.ErrNotFound) {
-			return errNotFound("webhook")
-		} else if err != nil {
-			return err
-		}
-		if err := match.check(row.Version); err != nil {
+		if _, err := lockWebhook(ctx, q, id, match); err != nil {
 			return err
 		}
 		if _, err := q.DeleteWebhook(ctx, id); err != nil {
@@ -368,6 +356,18 @@ func (s *WebhookService) Delete(ctx context.Context, caller Caller, id uuid.UUID
 	return nil
 }
 
+// lockWebhook holds a webhook's row until the write commits, after the
+// contract's 404 and 412.
+func lockWebhook(ctx context.Context, q *db.Queries, id uuid.UUID, match IfMatch) (db.Webhook, error) {
+	row, err := q.GetWebhookForUpdate(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return db.Webhook{}, errNotFound("webhook")
+	} else if err != nil {
+		return db.Webhook{}, err
+	}
+	return row, match.check(row.Version)
+}
+
 // RotateSecret gives the webhook a new secret; the one it replaces keeps
 // signing beside it for 24 h (a second rotation drops the oldest).
 func (s *WebhookService) RotateSecret(ctx context.Context, caller Caller, id uuid.UUID) (string, error) {
@@ -378,10 +378,8 @@ func (s *WebhookService) RotateSecret(ctx context.Context, caller Caller, id uui
 		return "", err
 	}
 	err = s.Store.InTx(ctx, func(q *db.Queries) error {
-		row, err := q.GetWebhookForUpdate(ctx, id)
-		if errors.Is(err, db.ErrNotFound) {
-			return errNotFound("webhook")
-		} else if err != nil {
+		row, err := lockWebhook(ctx, q, id, IfMatch{})
+		if err != nil {
 			return err
 		}
 		until := now.Add(secretsOverlap)
