@@ -125,6 +125,9 @@ func TestWebhookTargetsAndTypesAreChecked(t *testing.T) {
 		"ftp://hooks.example.com/in":                             "url",
 		"hooks.example.com/in":                                   "url",
 		"https://hooks.example.com/" + strings.Repeat("a", 2048): "url",
+		"https://hooks.example.com/a\u0085b":                     "url", // a C1 control character
+		"https://hooks.example.com/a\u0000b":                     "url",
+		"":                                                       "url",
 	} {
 		body := apitest.AssertProblem(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": url}), http.StatusUnprocessableEntity, "validation")
 		if diff := cmp.Diff([]string{field}, apitest.FieldsOf(body)); diff != "" {
@@ -138,10 +141,12 @@ func TestWebhookTargetsAndTypesAreChecked(t *testing.T) {
 	for _, types := range [][]string{{"ping"}, {"client.created", "client.created"}, {"client.deleted"}} {
 		apitest.AssertProblem(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "https://hooks.example.com/", "types": types}), http.StatusUnprocessableEntity, "validation")
 	}
+	// The length is counted in characters: 2,026 of them in 4,026 bytes.
+	expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "https://hooks.example.com/" + strings.Repeat("é", 2000)}), http.StatusCreated)
 	// The allowed network (the tests' loopback) takes plain http.
 	expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": "http://127.0.0.1:9/in"}), http.StatusCreated)
-	if n := api.Count(`SELECT count(*) FROM webhooks`); n != 1 {
-		t.Errorf("%d webhooks, want 1", n)
+	if n := api.Count(`SELECT count(*) FROM webhooks`); n != 2 {
+		t.Errorf("%d webhooks, want 2", n)
 	}
 }
 

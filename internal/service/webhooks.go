@@ -108,8 +108,11 @@ func NewWebhookService(d Deps, cfg WebhookConfig) *WebhookService {
 // network WEBHOOK_ALLOWED_NETWORKS opens.
 func ParseWebhookURL(guard *netguard.Guard) func(string) (string, error) {
 	return func(s string) (string, error) {
-		if len(s) > MaxWebhookURL {
-			return "", valueError(fmt.Sprintf("must be at most %d characters", MaxWebhookURL))
+		// Lengths are characters, and a control character (C1 ones
+		// included, which the URL parser lets through) is refused as in
+		// every other string.
+		if _, err := text(s, 1, MaxWebhookURL, false); err != nil {
+			return "", err
 		}
 		u, err := url.Parse(s)
 		if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
