@@ -79,6 +79,7 @@ type API struct {
 	Handler   http.Handler
 	Deps      service.Deps
 	Feed      *service.FeedService
+	Webhooks  *service.WebhookService
 	Logs      *bytes.Buffer
 	logMu     *sync.Mutex
 	employees atomic.Int32
@@ -243,7 +244,7 @@ func New(t testing.TB, opts ...Options) *API {
 	}
 	handler := apihttp.NewHandler(cfg)
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu,
-		Feed: feed}
+		Feed: feed, Webhooks: webhooks}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
 	return a
 }

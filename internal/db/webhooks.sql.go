@@ -204,9 +204,12 @@ func (q *Queries) DisableWebhookGone(ctx context.Context, arg DisableWebhookGone
 }
 
 const finishDeliveryAttempt = `-- name: FinishDeliveryAttempt :one
-UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, in_flight = false,
+UPDATE webhook_deliveries SET
+    status = CASE WHEN status = 'cancelled' THEN status ELSE $1::text END,
+    attempts = attempts + 1, in_flight = false,
     last_response_status = $2, last_error = $3,
-    next_attempt_at = $4, updated_at = $5
+    next_attempt_at = CASE WHEN status = 'cancelled' THEN NULL ELSE $4::timestamptz END,
+    updated_at = $5
 WHERE id = $6
 RETURNING id, webhook_id, change_id, message_id, type, body, status, attempts, in_flight, last_response_status, last_error, next_attempt_at, created_at, updated_at
 `
@@ -220,6 +223,8 @@ type FinishDeliveryAttemptParams struct {
 	ID                 uuid.UUID
 }
 
+// A delivery cancelled while its attempt was in flight stays cancelled:
+// the attempt is counted and its answer kept, but nothing is scheduled.
 func (q *Queries) FinishDeliveryAttempt(ctx context.Context, arg FinishDeliveryAttemptParams) (WebhookDelivery, error) {
 	row := q.db.QueryRow(ctx, finishDeliveryAttempt,
 		arg.Status,
@@ -631,9 +636,12 @@ const subscribedWebhooks = `-- name: SubscribedWebhooks :many
 SELECT id FROM webhooks
 WHERE is_active AND (cardinality(types) = 0 OR $1::text = ANY (types))
 ORDER BY id
+FOR SHARE
 `
 
-// The active webhooks a change of this type goes to.
+// The active webhooks a change of this type goes to. FOR SHARE makes a
+// concurrent disable wait for this fan-out's deliveries (and cancel them),
+// or this fan-out wait for the disable and see the webhook inactive.
 func (q *Queries) SubscribedWebhooks(ctx context.Context, type_ string) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, subscribedWebhooks, type_)
 	if err != nil {

@@ -259,6 +259,90 @@ func TestGoneDisablesAndRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// A webhook disabled while an attempt is in flight: the attempt's
+// answer is kept, but the delivery stays cancelled and nothing more is
+// scheduled.
+func TestDisablingDuringAnAttemptCancelsIt(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t, apitest.Options{Deliver: true})
+	inFlight, release := make(chan struct{}, 1), make(chan struct{})
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		inFlight <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	id := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": rc.URL}), http.StatusCreated)["id"].(string)
+	api.CreateCollaborator(unique("bill"), "commercial")
+	select {
+	case <-inFlight:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no attempt arrived")
+	}
+	expect(t, api.Patch("/v1/webhooks/"+id, api.ManagerToken, map[string]any{"is_active": false}), http.StatusOK)
+	close(release)
+	rc.await(t, 1)
+	deadline := time.Now().Add(30 * time.Second)
+	for api.Count(`SELECT count(*) FROM webhook_deliveries WHERE in_flight`) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the attempt never finished")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var status string
+	var attempts, last int
+	var next *time.Time
+	if err := api.Pool.QueryRow(context.Background(), `SELECT status, attempts, last_response_status, next_attempt_at
+		FROM webhook_deliveries WHERE webhook_id = $1`, id).Scan(&status, &attempts, &last, &next); err != nil {
+		t.Fatal(err)
+	}
+	if status != "cancelled" || attempts != 1 || last != http.StatusServiceUnavailable || next != nil {
+		t.Errorf("delivery %s, %d attempts, last %d, next %v; want cancelled, 1, 503, none", status, attempts, last, next)
+	}
+	if n := api.Count(`SELECT count(*) FROM river_job WHERE kind = 'webhook_deliver' AND (args->>'attempt')::int > 0`); n != 0 {
+		t.Errorf("%d further attempts scheduled", n)
+	}
+}
+
+// A fan-out that meets a webhook being disabled waits for the disable to
+// commit and delivers nothing to it: no delivery is left pending behind
+// the disable's cancellation.
+func TestFanOutWaitsForADisable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := apitest.New(t) // no workers: the fan-out is run by hand
+	rc := newReceiver(t, nil)
+	hook := expect(t, api.Post("/v1/webhooks", api.ManagerToken, map[string]any{"url": rc.URL}), http.StatusCreated)["id"].(string)
+	bill, _ := api.CreateCollaborator(unique("bill"), "commercial")
+	var change uuid.UUID
+	if err := api.Pool.QueryRow(ctx, `SELECT id FROM changes WHERE record_id = $1`, bill).Scan(&change); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := api.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `UPDATE webhooks SET is_active = false, disabled_reason = 'manual' WHERE id = $1`, hook); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- api.Webhooks.FanOut(ctx, change) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the fan-out did not wait for the disable (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := api.Count(`SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1`, hook); n != 0 {
+		t.Errorf("%d deliveries to the disabled webhook", n)
+	}
+}
+
 // A ping is delivered, signed, and limited to one a minute.
 func TestPing(t *testing.T) {
 	t.Parallel()

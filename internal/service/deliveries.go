@@ -204,22 +204,6 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 			p.Status = DeliverySucceeded
 		case webhook.Gone:
 			p.Status = DeliveryGaveUp
-			disabled, err := q.DisableWebhookGone(ctx, db.DisableWebhookGoneParams{ID: h.ID, Now: now})
-			if err != nil && !errors.Is(err, db.ErrNotFound) {
-				return err
-			}
-			if err == nil {
-				gone = true
-				before := toWebhook(h)
-				if err := appendAudit(ctx, q, nil, RecordWebhook, h.ID, ActionUpdate,
-					webhookDiff(newDiff(false), before, toWebhook(disabled)), now); err != nil {
-					return err
-				}
-				if _, err := q.CancelPendingDeliveries(ctx, db.CancelPendingDeliveriesParams{
-					WebhookID: h.ID, Active: false, Types: []string{}, Now: now}); err != nil {
-					return err
-				}
-			}
 		default:
 			wait, ok := s.cfg.Schedule.Next(int(d.Attempts)+1, a.RetryAfter)
 			if !ok {
@@ -230,15 +214,35 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 			next := now.Add(wait)
 			p.NextAttemptAt = &next
 		}
+		// Finished first, so that a 410's cancellation below spares this
+		// delivery (gave_up); a delivery cancelled meanwhile stays so.
 		finished, err := q.FinishDeliveryAttempt(ctx, p)
 		if err != nil {
 			return err
 		}
-		outcomeStatus = p.Status
-		if p.Status == DeliveryFailed {
-			return s.enqueueAttempt(ctx, q, finished, time.Now().Add(finished.NextAttemptAt.Sub(now)))
+		outcomeStatus = finished.Status
+		if finished.Status == DeliveryFailed {
+			if err := s.enqueueAttempt(ctx, q, finished, time.Now().Add(finished.NextAttemptAt.Sub(now))); err != nil {
+				return err
+			}
 		}
-		return nil
+		if a.Outcome != webhook.Gone {
+			return nil
+		}
+		disabled, err := q.DisableWebhookGone(ctx, db.DisableWebhookGoneParams{ID: h.ID, Now: now})
+		if errors.Is(err, db.ErrNotFound) {
+			return nil // disabled already
+		} else if err != nil {
+			return err
+		}
+		gone = true
+		if err := appendAudit(ctx, q, nil, RecordWebhook, h.ID, ActionUpdate,
+			webhookDiff(newDiff(false), toWebhook(h), toWebhook(disabled)), now); err != nil {
+			return err
+		}
+		_, err = q.CancelPendingDeliveries(ctx, db.CancelPendingDeliveriesParams{
+			WebhookID: h.ID, Active: false, Types: []string{}, Now: now})
+		return err
 	})
 	if err != nil {
 		return fromDB(err)

@@ -39,10 +39,13 @@ RETURNING *;
 DELETE FROM webhooks WHERE id = @id;
 
 -- name: SubscribedWebhooks :many
--- The active webhooks a change of this type goes to.
+-- The active webhooks a change of this type goes to. FOR SHARE makes a
+-- concurrent disable wait for this fan-out's deliveries (and cancel them),
+-- or this fan-out wait for the disable and see the webhook inactive.
 SELECT id FROM webhooks
 WHERE is_active AND (cardinality(types) = 0 OR @type::text = ANY (types))
-ORDER BY id;
+ORDER BY id
+FOR SHARE;
 
 -- name: CreateDelivery :one
 -- At most one delivery of a change per webhook, however often the
@@ -62,9 +65,14 @@ SELECT * FROM webhook_deliveries WHERE id = @id FOR UPDATE;
 UPDATE webhook_deliveries SET in_flight = true, updated_at = @now WHERE id = @id;
 
 -- name: FinishDeliveryAttempt :one
-UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, in_flight = false,
+-- A delivery cancelled while its attempt was in flight stays cancelled:
+-- the attempt is counted and its answer kept, but nothing is scheduled.
+UPDATE webhook_deliveries SET
+    status = CASE WHEN status = 'cancelled' THEN status ELSE @status::text END,
+    attempts = attempts + 1, in_flight = false,
     last_response_status = sqlc.narg(last_response_status), last_error = sqlc.narg(last_error),
-    next_attempt_at = sqlc.narg(next_attempt_at), updated_at = @now
+    next_attempt_at = CASE WHEN status = 'cancelled' THEN NULL ELSE sqlc.narg(next_attempt_at)::timestamptz END,
+    updated_at = @now
 WHERE id = @id
 RETURNING *;
 
