@@ -12,18 +12,18 @@ import (
 	"github.com/google/uuid"
 )
 
-const createClient = `-- name: CreateClient :one
+const createClient = `-- name: CreateClient :exec
 INSERT INTO clients (
-    full_name, email, phone, company_name, commercial_id,
+    id, full_name, email, phone, company_name, commercial_id,
     first_contact_at, last_contact_at, created_at, updated_at
 ) VALUES (
-    $1, $2, $3, $4, $5,
-    $6, $7, $8, $8
+    $1, $2, $3, $4, $5, $6,
+    $7, $8, $9, $9
 )
-RETURNING id
 `
 
 type CreateClientParams struct {
+	ID             uuid.UUID
 	FullName       string
 	Email          string
 	Phone          string
@@ -34,8 +34,11 @@ type CreateClientParams struct {
 	Now            time.Time
 }
 
-func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, createClient,
+// The id is chosen by the caller, so that the read of the new record can
+// be sent with the insert.
+func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) error {
+	_, err := q.db.Exec(ctx, createClient,
+		arg.ID,
 		arg.FullName,
 		arg.Email,
 		arg.Phone,
@@ -45,9 +48,7 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) (uui
 		arg.LastContactAt,
 		arg.Now,
 	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	return err
 }
 
 const getClient = `-- name: GetClient :one
@@ -65,29 +66,6 @@ func (q *Queries) GetClient(ctx context.Context, id uuid.UUID) (ClientDetail, er
 		&i.CompanyName,
 		&i.CommercialID,
 		&i.CommercialFullName,
-		&i.FirstContactAt,
-		&i.LastContactAt,
-		&i.Version,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getClientForUpdate = `-- name: GetClientForUpdate :one
-SELECT id, full_name, email, phone, company_name, commercial_id, first_contact_at, last_contact_at, version, created_at, updated_at FROM clients WHERE id = $1 FOR UPDATE
-`
-
-func (q *Queries) GetClientForUpdate(ctx context.Context, id uuid.UUID) (Client, error) {
-	row := q.db.QueryRow(ctx, getClientForUpdate, id)
-	var i Client
-	err := row.Scan(
-		&i.ID,
-		&i.FullName,
-		&i.Email,
-		&i.Phone,
-		&i.CompanyName,
-		&i.CommercialID,
 		&i.FirstContactAt,
 		&i.LastContactAt,
 		&i.Version,
@@ -335,6 +313,19 @@ func (q *Queries) ListClientsByLastContactDesc(ctx context.Context, arg ListClie
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockClient = `-- name: LockClient :one
+SELECT id FROM clients WHERE id = $1 FOR UPDATE
+`
+
+// Holds the row until the write commits; sent with the read of the record
+// as GET shows it, which then sees the row as locked.
+func (q *Queries) LockClient(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockClient, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
 }
 
 const updateClient = `-- name: UpdateClient :exec

@@ -12,16 +12,16 @@ import (
 	"github.com/google/uuid"
 )
 
-const createContract = `-- name: CreateContract :one
+const createContract = `-- name: CreateContract :exec
 INSERT INTO contracts (
-    client_id, total_amount, amount_due, currency, signed, signed_at, created_at, updated_at
+    id, client_id, total_amount, amount_due, currency, signed, signed_at, created_at, updated_at
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $7
+    $1, $2, $3, $4, $5, $6, $7, $8, $8
 )
-RETURNING id
 `
 
 type CreateContractParams struct {
+	ID          uuid.UUID
 	ClientID    uuid.UUID
 	TotalAmount string
 	AmountDue   string
@@ -31,8 +31,10 @@ type CreateContractParams struct {
 	Now         time.Time
 }
 
-func (q *Queries) CreateContract(ctx context.Context, arg CreateContractParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, createContract,
+// The id is chosen by the caller (see CreateClient).
+func (q *Queries) CreateContract(ctx context.Context, arg CreateContractParams) error {
+	_, err := q.db.Exec(ctx, createContract,
+		arg.ID,
 		arg.ClientID,
 		arg.TotalAmount,
 		arg.AmountDue,
@@ -41,9 +43,7 @@ func (q *Queries) CreateContract(ctx context.Context, arg CreateContractParams) 
 		arg.SignedAt,
 		arg.Now,
 	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	return err
 }
 
 const getContract = `-- name: GetContract :one
@@ -68,29 +68,6 @@ func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (ContractDetail
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getContractForUpdate = `-- name: GetContractForUpdate :one
-SELECT id, client_id, total_amount, amount_due, currency, signed, signed_at, version, created_at, updated_at, commercial_id FROM contracts WHERE id = $1 FOR UPDATE
-`
-
-func (q *Queries) GetContractForUpdate(ctx context.Context, id uuid.UUID) (Contract, error) {
-	row := q.db.QueryRow(ctx, getContractForUpdate, id)
-	var i Contract
-	err := row.Scan(
-		&i.ID,
-		&i.ClientID,
-		&i.TotalAmount,
-		&i.AmountDue,
-		&i.Currency,
-		&i.Signed,
-		&i.SignedAt,
-		&i.Version,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.CommercialID,
 	)
 	return i, err
 }
@@ -228,6 +205,19 @@ func (q *Queries) ListContractsByCreatedDesc(ctx context.Context, arg ListContra
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockContract = `-- name: LockContract :one
+SELECT id FROM contracts WHERE id = $1 FOR UPDATE
+`
+
+// Holds the row until the write commits; sent with the read of the record
+// as GET shows it, which then sees the row as locked.
+func (q *Queries) LockContract(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockContract, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
 }
 
 const updateContract = `-- name: UpdateContract :exec

@@ -12,18 +12,18 @@ import (
 	"github.com/google/uuid"
 )
 
-const createEvent = `-- name: CreateEvent :one
+const createEvent = `-- name: CreateEvent :exec
 INSERT INTO events (
-    contract_id, name, start_at, end_at, timezone, location, attendees, notes,
+    id, contract_id, name, start_at, end_at, timezone, location, attendees, notes,
     created_at, updated_at
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8,
-    $9, $9
+    $1, $2, $3, $4, $5, $6, $7, $8, $9,
+    $10, $10
 )
-RETURNING id
 `
 
 type CreateEventParams struct {
+	ID         uuid.UUID
 	ContractID uuid.UUID
 	Name       string
 	StartAt    time.Time
@@ -35,8 +35,10 @@ type CreateEventParams struct {
 	Now        time.Time
 }
 
-func (q *Queries) CreateEvent(ctx context.Context, arg CreateEventParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, createEvent,
+// The id is chosen by the caller (see CreateClient).
+func (q *Queries) CreateEvent(ctx context.Context, arg CreateEventParams) error {
+	_, err := q.db.Exec(ctx, createEvent,
+		arg.ID,
 		arg.ContractID,
 		arg.Name,
 		arg.StartAt,
@@ -47,9 +49,7 @@ func (q *Queries) CreateEvent(ctx context.Context, arg CreateEventParams) (uuid.
 		arg.Notes,
 		arg.Now,
 	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	return err
 }
 
 const getEvent = `-- name: GetEvent :one
@@ -79,32 +79,6 @@ func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (EventDetail, erro
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getEventForUpdate = `-- name: GetEventForUpdate :one
-SELECT id, contract_id, name, support_id, start_at, end_at, timezone, location, attendees, notes, version, created_at, updated_at, commercial_id FROM events WHERE id = $1 FOR UPDATE
-`
-
-func (q *Queries) GetEventForUpdate(ctx context.Context, id uuid.UUID) (Event, error) {
-	row := q.db.QueryRow(ctx, getEventForUpdate, id)
-	var i Event
-	err := row.Scan(
-		&i.ID,
-		&i.ContractID,
-		&i.Name,
-		&i.SupportID,
-		&i.StartAt,
-		&i.EndAt,
-		&i.Timezone,
-		&i.Location,
-		&i.Attendees,
-		&i.Notes,
-		&i.Version,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.CommercialID,
 	)
 	return i, err
 }
@@ -278,6 +252,19 @@ FOR SHARE OF c
 func (q *Queries) LockClientOfContract(ctx context.Context, contractID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, lockClientOfContract, contractID)
 	return err
+}
+
+const lockEvent = `-- name: LockEvent :one
+SELECT id FROM events WHERE id = $1 FOR UPDATE
+`
+
+// Holds the row until the write commits; sent with the read of the record
+// as GET shows it, which then sees the row as locked.
+func (q *Queries) LockEvent(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockEvent, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
 }
 
 const updateEvent = `-- name: UpdateEvent :exec

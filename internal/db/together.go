@@ -8,30 +8,68 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Together runs single-row reads (generated :one queries, each called by
-// its function on the Queries it is given) in one round trip, as one pgx
-// batch. Each read keeps its own result and error in its closure; the
-// error Together returns is the batch's own (sending it, or a read that
-// could not be queued). A read is called twice: once to learn its SQL and
-// arguments (its result is then meaningless), and once on its row.
-func (s *Store) Together(ctx context.Context, reads ...func(q *Queries) error) error {
-	batch := &pgx.Batch{}
-	for _, read := range reads {
-		rec := &recorder{}
-		_ = read(New(rec))
-		if rec.sql == "" {
-			return errors.New("db: Together runs single-row reads only")
-		}
-		batch.Queue(rec.sql, rec.args...).QueryRow(func(row pgx.Row) error {
-			_ = read(newQueries(rowSource{row}))
-			return nil
-		})
-	}
-	return Classify(s.pool.SendBatch(ctx, batch).Close())
+// Together runs single-statement queries (generated :one and :exec
+// queries, each called by its function on the Queries it is given) in one
+// round trip, as one pgx batch, in their order. Each step keeps its own
+// result and error in its closure; the error Together returns is the
+// batch's own (sending it, or a statement PostgreSQL refused, after which
+// the later steps are not run). A step is called twice: once to learn its
+// SQL and arguments (its result is then meaningless), and once on its
+// answer.
+func (s *Store) Together(ctx context.Context, steps ...func(q *Queries) error) error {
+	return together(ctx, s.pool, steps)
 }
 
-// recorder is a DBTX that only notes the single-row query it is asked.
+// Together is Store.Together inside q's transaction: a statement that
+// fails aborts the transaction, so the steps after it are not run.
+func (q *Queries) Together(ctx context.Context, steps ...func(q *Queries) error) error {
+	if c, ok := q.db.(classifyingDB); ok {
+		if sender, ok := c.db.(batchSender); ok {
+			return together(ctx, sender, steps)
+		}
+	}
+	return errors.New("db: Together needs queries on a pool or a transaction")
+}
+
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func together(ctx context.Context, sender batchSender, steps []func(q *Queries) error) error {
+	batch := &pgx.Batch{}
+	for _, step := range steps {
+		rec := &recorder{}
+		_ = step(New(rec))
+		switch rec.kind {
+		case recordedRow:
+			batch.Queue(rec.sql, rec.args...).QueryRow(func(row pgx.Row) error {
+				_ = step(newQueries(answer{row: row}))
+				return nil
+			})
+		case recordedExec:
+			batch.Queue(rec.sql, rec.args...).Fn = func(br pgx.BatchResults) error {
+				tag, err := br.Exec()
+				_ = step(newQueries(answer{tag: tag, err: err}))
+				return err
+			}
+		default:
+			return errors.New("db: Together runs single-statement queries only")
+		}
+	}
+	return Classify(sender.SendBatch(ctx, batch).Close())
+}
+
+type recordedKind int
+
+const (
+	recordedNothing recordedKind = iota
+	recordedRow
+	recordedExec
+)
+
+// recorder is a DBTX that only notes the single statement it is asked.
 type recorder struct {
+	kind recordedKind
 	sql  string
 	args []any
 }
@@ -39,13 +77,14 @@ type recorder struct {
 var errRecorded = errors.New("db: recorded, not run")
 
 func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	r.sql, r.args = sql, args
+	r.kind, r.sql, r.args = recordedRow, sql, args
 	return errRow{}
 }
 
 func (r *recorder) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, errRecorded }
 
-func (r *recorder) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+func (r *recorder) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	r.kind, r.sql, r.args = recordedExec, sql, args
 	return pgconn.CommandTag{}, errRecorded
 }
 
@@ -53,14 +92,16 @@ type errRow struct{}
 
 func (errRow) Scan(...any) error { return errRecorded }
 
-// rowSource is a DBTX whose single-row query answers with a row already
-// received.
-type rowSource struct{ row pgx.Row }
-
-func (s rowSource) QueryRow(context.Context, string, ...any) pgx.Row { return s.row }
-
-func (rowSource) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, errRecorded }
-
-func (rowSource) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
-	return pgconn.CommandTag{}, errRecorded
+// answer is a DBTX whose single statement answers with what the batch
+// already received: a row, or a command tag and its error.
+type answer struct {
+	row pgx.Row
+	tag pgconn.CommandTag
+	err error
 }
+
+func (a answer) QueryRow(context.Context, string, ...any) pgx.Row { return a.row }
+
+func (answer) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, errRecorded }
+
+func (a answer) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) { return a.tag, a.err }

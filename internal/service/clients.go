@@ -73,14 +73,15 @@ func (s *ClientService) Create(ctx context.Context, caller Caller, in CreateClie
 		if err := lockActiveCaller(ctx, q, caller); err != nil {
 			return err
 		}
-		id, err := q.CreateClient(ctx, db.CreateClientParams{
-			FullName: in.FullName, Email: in.Email, Phone: in.Phone, CompanyName: in.CompanyName,
-			CommercialID: caller.ID, FirstContactAt: first, LastContactAt: last, Now: now,
-		})
-		if err != nil {
-			return err
-		}
-		row, err := q.GetClient(ctx, id)
+		id := uuid.New()
+		row, err := inOneTrip(ctx, q,
+			func(q *db.Queries) error {
+				return q.CreateClient(ctx, db.CreateClientParams{
+					ID: id, FullName: in.FullName, Email: in.Email, Phone: in.Phone, CompanyName: in.CompanyName,
+					CommercialID: caller.ID, FirstContactAt: first, LastContactAt: last, Now: now,
+				})
+			},
+			func(q *db.Queries) (db.ClientDetail, error) { return q.GetClient(ctx, id) })
 		if err != nil {
 			return err
 		}
@@ -143,64 +144,59 @@ func (in UpdateClientInput) hasDetails() bool {
 // route), in the contract's order: 422, 404, 403 (ownership and fields),
 // 412, 409.
 func (s *ClientService) Update(ctx context.Context, caller Caller, uid uuid.UUID, in UpdateClientInput, ifMatch IfMatch) (Client, error) {
-	var out Client
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		if in.CommercialID != nil {
-			if err := requireActiveMember(ctx, q, *in.CommercialID, "commercial_id", DepartmentCommercial); err != nil {
-				return err
+	_, out, err := updateRecord(ctx, s.Deps, caller, ifMatch, recordUpdate[Client]{
+		what: "client",
+		prepare: func(q *db.Queries) error {
+			if in.CommercialID == nil {
+				return nil
 			}
-		}
-		if _, err := q.GetClientForUpdate(ctx, uid); err != nil {
-			if errors.Is(err, db.ErrNotFound) {
-				return errNotFound("client")
+			return requireActiveMember(ctx, q, *in.CommercialID, "commercial_id", DepartmentCommercial)
+		},
+		lock: func(q *db.Queries) (Client, error) {
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error { _, err := q.LockClient(ctx, uid); return err },
+				func(q *db.Queries) (db.ClientDetail, error) { return q.GetClient(ctx, uid) })
+			return convert(row, err, toClient)
+		},
+		next: func(cur Client, _ time.Time) (Client, error) {
+			next := cur
+			assign(&next.FullName, in.FullName)
+			assign(&next.Email, in.Email)
+			assign(&next.Phone, in.Phone)
+			assign(&next.CompanyName, in.CompanyName)
+			assign(&next.FirstContactAt, in.FirstContactAt)
+			assign(&next.LastContactAt, in.LastContactAt)
+			assign(&next.Commercial.ID, in.CommercialID)
+			return next, nil
+		},
+		authorize: func(cur Client) error {
+			owns := caller.Can(PermClientUpdateOwn) && cur.Commercial.ID == caller.ID
+			switch {
+			case in.hasDetails() && !owns:
+				return Errorf(CodeForbidden, "Only the client's own commercial may change its details.")
+			case in.CommercialID != nil && !caller.Can(PermClientReassign):
+				return Errorf(CodeForbidden, "Only management may reassign a client (commercial_id).")
+			case !owns && !caller.Can(PermClientReassign):
+				return Errorf(CodeForbidden, "Only the client's own commercial may change it.")
 			}
-			return err
-		}
-		row, err := q.GetClient(ctx, uid)
-		if err != nil {
-			return err
-		}
-		cur := toClient(row)
-		owns := caller.Can(PermClientUpdateOwn) && cur.Commercial.ID == caller.ID
-		switch {
-		case in.hasDetails() && !owns:
-			return Errorf(CodeForbidden, "Only the client's own commercial may change its details.")
-		case in.CommercialID != nil && !caller.Can(PermClientReassign):
-			return Errorf(CodeForbidden, "Only management may reassign a client (commercial_id).")
-		case !owns && !caller.Can(PermClientReassign):
-			return Errorf(CodeForbidden, "Only the client's own commercial may change it.")
-		}
-		if err := ifMatch.check(cur.Version); err != nil {
-			return err
-		}
-		next := cur
-		assign(&next.FullName, in.FullName)
-		assign(&next.Email, in.Email)
-		assign(&next.Phone, in.Phone)
-		assign(&next.CompanyName, in.CompanyName)
-		assign(&next.FirstContactAt, in.FirstContactAt)
-		assign(&next.LastContactAt, in.LastContactAt)
-		assign(&next.Commercial.ID, in.CommercialID)
-		ch := clientChanges(cur, next, false)
-		if len(ch) == 0 {
-			out = cur
 			return nil
-		}
-		now := s.now()
-		if err := q.UpdateClient(ctx, db.UpdateClientParams{
-			ID: uid, FullName: next.FullName, Email: next.Email, Phone: next.Phone,
-			CompanyName: next.CompanyName, CommercialID: next.Commercial.ID,
-			FirstContactAt: next.FirstContactAt, LastContactAt: next.LastContactAt, Now: now,
-		}); err != nil {
-			return err
-		}
-		if row, err = q.GetClient(ctx, uid); err != nil {
-			return err
-		}
-		out = toClient(row)
-		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
+		},
+		version: func(c Client) int32 { return c.Version },
+		changes: func(from, to Client) Changes { return clientChanges(from, to, false) },
+		write: func(q *db.Queries, next Client, now time.Time) (Client, error) {
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error {
+					return q.UpdateClient(ctx, db.UpdateClientParams{
+						ID: uid, FullName: next.FullName, Email: next.Email, Phone: next.Phone,
+						CompanyName: next.CompanyName, CommercialID: next.Commercial.ID,
+						FirstContactAt: next.FirstContactAt, LastContactAt: next.LastContactAt, Now: now,
+					})
+				},
+				func(q *db.Queries) (db.ClientDetail, error) { return q.GetClient(ctx, uid) })
+			return convert(row, err, toClient)
+		},
 	})
-	return out, fromDB(err)
+	return out, err
 }
 
 func assign[T any](dst *T, v *T) {

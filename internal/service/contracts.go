@@ -102,14 +102,15 @@ func (s *ContractService) Create(ctx context.Context, caller Caller, in CreateCo
 			}
 			return err
 		}
-		id, err := q.CreateContract(ctx, db.CreateContractParams{
-			ClientID: clientID, TotalAmount: total.String(), AmountDue: due.String(),
-			Currency: currency, Signed: signed, SignedAt: signedAt, Now: now,
-		})
-		if err != nil {
-			return err
-		}
-		row, err := q.GetContract(ctx, id)
+		id := uuid.New()
+		row, err := inOneTrip(ctx, q,
+			func(q *db.Queries) error {
+				return q.CreateContract(ctx, db.CreateContractParams{
+					ID: id, ClientID: clientID, TotalAmount: total.String(), AmountDue: due.String(),
+					Currency: currency, Signed: signed, SignedAt: signedAt, Now: now,
+				})
+			},
+			func(q *db.Queries) (db.ContractDetail, error) { return q.GetContract(ctx, id) })
 		if err != nil {
 			return err
 		}
@@ -166,70 +167,67 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UU
 			return Contract{}, InvalidField("amount_due", err.Error())
 		}
 	}
-	var out Contract
-	var signedNow bool
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		if _, err := q.GetContractForUpdate(ctx, uid); err != nil {
-			if errors.Is(err, db.ErrNotFound) {
-				return errNotFound("contract")
+	before, out, err := updateRecord(ctx, s.Deps, caller, ifMatch, recordUpdate[Contract]{
+		what: "contract",
+		lock: func(q *db.Queries) (Contract, error) {
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error { _, err := q.LockContract(ctx, uid); return err },
+				func(q *db.Queries) (db.ContractDetail, error) { return q.GetContract(ctx, uid) })
+			return convert(row, err, toContract)
+		},
+		next: func(cur Contract, now time.Time) (Contract, error) {
+			next := cur
+			assign(&next.TotalAmount, in.TotalAmount)
+			assign(&next.AmountDue, in.AmountDue)
+			if next.AmountDue > next.TotalAmount {
+				field := "amount_due"
+				if in.AmountDue == nil {
+					field = "total_amount"
+				}
+				return next, InvalidField(field, "amount_due must not exceed total_amount")
 			}
-			return err
-		}
-		row, err := q.GetContract(ctx, uid)
-		if err != nil {
-			return err
-		}
-		cur := toContract(row)
-		next := cur
-		assign(&next.TotalAmount, in.TotalAmount)
-		assign(&next.AmountDue, in.AmountDue)
-		if next.AmountDue > next.TotalAmount {
-			field := "amount_due"
-			if in.AmountDue == nil {
-				field = "total_amount"
+			if in.Signed != nil {
+				next.Signed = *in.Signed
+				if next.Signed && !cur.Signed {
+					next.SignedAt = &now
+				}
 			}
-			return InvalidField(field, "amount_due must not exceed total_amount")
-		}
-		if !caller.Can(PermContractUpdate) &&
-			!(caller.Can(PermContractUpdateOwn) && cur.Commercial.ID == caller.ID) {
-			return Errorf(CodeForbidden, "Only the client's own commercial or management may change this contract.")
-		}
-		if err := ifMatch.check(cur.Version); err != nil {
-			return err
-		}
-		now := s.now()
-		if in.Signed != nil {
-			switch {
-			case cur.Signed && !*in.Signed:
-				return Errorf(CodeContractSigned, "A signed contract cannot be unsigned.")
-			case !cur.Signed && *in.Signed:
-				next.Signed, next.SignedAt, signedNow = true, &now, true
+			return next, nil
+		},
+		authorize: func(cur Contract) error {
+			if !caller.Can(PermContractUpdate) &&
+				!(caller.Can(PermContractUpdateOwn) && cur.Commercial.ID == caller.ID) {
+				return Errorf(CodeForbidden, "Only the client's own commercial or management may change this contract.")
 			}
-		}
-		if cur.Signed && next.TotalAmount != cur.TotalAmount {
-			return Errorf(CodeContractSigned, "The total amount of a signed contract cannot change.")
-		}
-		ch := contractChanges(cur, next, false)
-		if len(ch) == 0 {
-			out = cur
 			return nil
-		}
-		if err := q.UpdateContract(ctx, db.UpdateContractParams{
-			ID: uid, TotalAmount: next.TotalAmount.String(), AmountDue: next.AmountDue.String(),
-			Signed: next.Signed, SignedAt: next.SignedAt, Now: now,
-		}); err != nil {
-			return err
-		}
-		if row, err = q.GetContract(ctx, uid); err != nil {
-			return err
-		}
-		out = toContract(row)
-		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
+		},
+		version: func(c Contract) int32 { return c.Version },
+		changes: func(from, to Contract) Changes { return contractChanges(from, to, false) },
+		rules: func(cur, next Contract, _ Changes, _ time.Time) error {
+			switch {
+			case cur.Signed && !next.Signed:
+				return Errorf(CodeContractSigned, "A signed contract cannot be unsigned.")
+			case cur.Signed && next.TotalAmount != cur.TotalAmount:
+				return Errorf(CodeContractSigned, "The total amount of a signed contract cannot change.")
+			}
+			return nil
+		},
+		write: func(q *db.Queries, next Contract, now time.Time) (Contract, error) {
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error {
+					return q.UpdateContract(ctx, db.UpdateContractParams{
+						ID: uid, TotalAmount: next.TotalAmount.String(), AmountDue: next.AmountDue.String(),
+						Signed: next.Signed, SignedAt: next.SignedAt, Now: now,
+					})
+				},
+				func(q *db.Queries) (db.ContractDetail, error) { return q.GetContract(ctx, uid) })
+			return convert(row, err, toContract)
+		},
 	})
 	if err != nil {
-		return Contract{}, fromDB(err)
+		return Contract{}, err
 	}
-	if signedNow {
+	if !before.Signed && out.Signed {
 		s.Notifier.Notify("contract.signed", caller.ID.String(), out.ID.String())
 	}
 	return out, nil

@@ -87,10 +87,9 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 	}
 	var out Event
 	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		if err := q.LockClientOfContract(ctx, in.ContractID); err != nil {
-			return err
-		}
-		contract, err := q.GetContract(ctx, in.ContractID)
+		contract, err := inOneTrip(ctx, q,
+			func(q *db.Queries) error { return q.LockClientOfContract(ctx, in.ContractID) },
+			func(q *db.Queries) (db.ContractDetail, error) { return q.GetContract(ctx, in.ContractID) })
 		if errors.Is(err, db.ErrNotFound) {
 			return InvalidField("contract_id", "names no contract")
 		}
@@ -103,14 +102,15 @@ func (s *EventService) Create(ctx context.Context, caller Caller, in CreateEvent
 		if !contract.Signed {
 			return Errorf(CodeContractNotSigned, "An event needs a signed contract.")
 		}
-		id, err := q.CreateEvent(ctx, db.CreateEventParams{
-			ContractID: contract.ID, Name: in.Name, StartAt: start, EndAt: end, Timezone: timezone,
-			Location: in.Location, Attendees: int32(in.Attendees), Notes: in.Notes, Now: now,
-		})
-		if err != nil {
-			return err
-		}
-		row, err := q.GetEvent(ctx, id)
+		id := uuid.New()
+		row, err := inOneTrip(ctx, q,
+			func(q *db.Queries) error {
+				return q.CreateEvent(ctx, db.CreateEventParams{
+					ID: id, ContractID: contract.ID, Name: in.Name, StartAt: start, EndAt: end, Timezone: timezone,
+					Location: in.Location, Attendees: int32(in.Attendees), Notes: in.Notes, Now: now,
+				})
+			},
+			func(q *db.Queries) (db.EventDetail, error) { return q.GetEvent(ctx, id) })
 		if err != nil {
 			return err
 		}
@@ -177,87 +177,84 @@ func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID,
 	if in.StartAt != nil && in.EndAt != nil && !in.EndAt.After(*in.StartAt) {
 		return Event{}, InvalidField("end_at", "must be after start_at")
 	}
-	var out Event
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		if in.SupportID != nil {
-			if err := requireActiveMember(ctx, q, *in.SupportID, "support_id", DepartmentSupport); err != nil {
-				return err
+	_, out, err := updateRecord(ctx, s.Deps, caller, ifMatch, recordUpdate[Event]{
+		what: "event",
+		prepare: func(q *db.Queries) error {
+			if in.SupportID == nil {
+				return nil
 			}
-		}
-		if _, err := q.GetEventForUpdate(ctx, uid); err != nil {
-			if errors.Is(err, db.ErrNotFound) {
-				return errNotFound("event")
+			return requireActiveMember(ctx, q, *in.SupportID, "support_id", DepartmentSupport)
+		},
+		lock: func(q *db.Queries) (Event, error) {
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error { _, err := q.LockEvent(ctx, uid); return err },
+				func(q *db.Queries) (db.EventDetail, error) { return q.GetEvent(ctx, uid) })
+			return convert(row, err, toEvent)
+		},
+		next: func(cur Event, _ time.Time) (Event, error) {
+			next := cur
+			assign(&next.Name, in.Name)
+			assign(&next.Location, in.Location)
+			assign(&next.Attendees, in.Attendees)
+			assign(&next.Timezone, in.Timezone)
+			assign(&next.Notes, in.Notes)
+			assign(&next.StartAt, in.StartAt)
+			assign(&next.EndAt, in.EndAt)
+			if !next.EndAt.After(next.StartAt) {
+				field := "end_at"
+				if in.EndAt == nil {
+					field = "start_at"
+				}
+				return next, InvalidField(field, "end_at must be after start_at")
 			}
-			return err
-		}
-		row, err := q.GetEvent(ctx, uid)
-		if err != nil {
-			return err
-		}
-		cur := toEvent(row)
-		next := cur
-		assign(&next.Name, in.Name)
-		assign(&next.Location, in.Location)
-		assign(&next.Attendees, in.Attendees)
-		assign(&next.Timezone, in.Timezone)
-		assign(&next.Notes, in.Notes)
-		assign(&next.StartAt, in.StartAt)
-		assign(&next.EndAt, in.EndAt)
-		if !next.EndAt.After(next.StartAt) {
-			field := "end_at"
-			if in.EndAt == nil {
-				field = "start_at"
+			if in.SupportIDSet {
+				next.Support = nil
+				if in.SupportID != nil {
+					next.Support = &CollaboratorRef{ID: *in.SupportID}
+				}
 			}
-			return InvalidField(field, "end_at must be after start_at")
-		}
-		if in.SupportIDSet {
-			next.Support = nil
-			if in.SupportID != nil {
-				next.Support = &CollaboratorRef{ID: *in.SupportID}
+			return next, nil
+		},
+		authorize: func(cur Event) error {
+			assigned := caller.Can(PermEventUpdateAssign) && cur.Support != nil && cur.Support.ID == caller.ID
+			switch {
+			case in.hasDetails() && !caller.Can(PermEventUpdate) && !assigned:
+				return Errorf(CodeForbidden, "Only management or the event's own support may change its details.")
+			case in.SupportIDSet && !caller.Can(PermEventAssignSupport):
+				return Errorf(CodeForbidden, "Only management may assign an event's support (support_id).")
+			case !caller.CanAny(PermEventUpdate, PermEventAssignSupport) && !assigned:
+				return Errorf(CodeForbidden, "Only management or the event's own support may change it.")
 			}
-		}
-
-		assigned := caller.Can(PermEventUpdateAssign) && cur.Support != nil && cur.Support.ID == caller.ID
-		switch {
-		case in.hasDetails() && !caller.Can(PermEventUpdate) && !assigned:
-			return Errorf(CodeForbidden, "Only management or the event's own support may change its details.")
-		case in.SupportIDSet && !caller.Can(PermEventAssignSupport):
-			return Errorf(CodeForbidden, "Only management may assign an event's support (support_id).")
-		case !caller.CanAny(PermEventUpdate, PermEventAssignSupport) && !assigned:
-			return Errorf(CodeForbidden, "Only management or the event's own support may change it.")
-		}
-		if err := ifMatch.check(cur.Version); err != nil {
-			return err
-		}
-		ch := eventChanges(cur, next, false)
-		if len(ch) == 0 {
-			out = cur
 			return nil
-		}
-		now := s.now()
-		_, supportChanged := ch["support_id"]
-		detailsChanged := len(ch) > 1 || !supportChanged
-		if detailsChanged && !caller.Can(PermEventUpdate) && !cur.EndAt.After(now) {
-			return Errorf(CodeEventFinished, "This event has ended; only management may still change it.")
-		}
-		var support *uuid.UUID
-		if next.Support != nil {
-			support = &next.Support.ID
-		}
-		if err := q.UpdateEvent(ctx, db.UpdateEventParams{
-			ID: uid, Name: next.Name, SupportID: support, StartAt: next.StartAt, EndAt: next.EndAt,
-			Timezone: next.Timezone, Location: next.Location, Attendees: int32(next.Attendees),
-			Notes: next.Notes, Now: now,
-		}); err != nil {
-			return err
-		}
-		if row, err = q.GetEvent(ctx, uid); err != nil {
-			return err
-		}
-		out = toEvent(row)
-		return s.appendWrite(ctx, q, &caller, out, ActionUpdate, ch, now)
+		},
+		version: func(e Event) int32 { return e.Version },
+		changes: func(from, to Event) Changes { return eventChanges(from, to, false) },
+		rules: func(cur, _ Event, ch Changes, now time.Time) error {
+			_, supportChanged := ch["support_id"]
+			detailsChanged := len(ch) > 1 || !supportChanged
+			if detailsChanged && !caller.Can(PermEventUpdate) && !cur.EndAt.After(now) {
+				return Errorf(CodeEventFinished, "This event has ended; only management may still change it.")
+			}
+			return nil
+		},
+		write: func(q *db.Queries, next Event, now time.Time) (Event, error) {
+			var support *uuid.UUID
+			if next.Support != nil {
+				support = &next.Support.ID
+			}
+			row, err := inOneTrip(ctx, q,
+				func(q *db.Queries) error {
+					return q.UpdateEvent(ctx, db.UpdateEventParams{
+						ID: uid, Name: next.Name, SupportID: support, StartAt: next.StartAt, EndAt: next.EndAt,
+						Timezone: next.Timezone, Location: next.Location, Attendees: int32(next.Attendees),
+						Notes: next.Notes, Now: now,
+					})
+				},
+				func(q *db.Queries) (db.EventDetail, error) { return q.GetEvent(ctx, uid) })
+			return convert(row, err, toEvent)
+		},
 	})
-	return out, fromDB(err)
+	return out, err
 }
 
 // ListEventsInput filters and pages the event list. Support is "me",

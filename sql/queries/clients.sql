@@ -1,18 +1,21 @@
 -- name: GetClient :one
 SELECT * FROM client_details WHERE id = @id;
 
--- name: GetClientForUpdate :one
-SELECT * FROM clients WHERE id = @id FOR UPDATE;
+-- name: LockClient :one
+-- Holds the row until the write commits; sent with the read of the record
+-- as GET shows it, which then sees the row as locked.
+SELECT id FROM clients WHERE id = @id FOR UPDATE;
 
--- name: CreateClient :one
+-- name: CreateClient :exec
+-- The id is chosen by the caller, so that the read of the new record can
+-- be sent with the insert.
 INSERT INTO clients (
-    full_name, email, phone, company_name, commercial_id,
+    id, full_name, email, phone, company_name, commercial_id,
     first_contact_at, last_contact_at, created_at, updated_at
 ) VALUES (
-    @full_name, @email, @phone, @company_name, @commercial_id,
+    @id, @full_name, @email, @phone, @company_name, @commercial_id,
     @first_contact_at, @last_contact_at, @now, @now
-)
-RETURNING id;
+);
 
 -- name: UpdateClient :exec
 UPDATE clients SET

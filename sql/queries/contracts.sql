@@ -1,16 +1,18 @@
 -- name: GetContract :one
 SELECT * FROM contract_details WHERE id = @id;
 
--- name: GetContractForUpdate :one
-SELECT * FROM contracts WHERE id = @id FOR UPDATE;
+-- name: LockContract :one
+-- Holds the row until the write commits; sent with the read of the record
+-- as GET shows it, which then sees the row as locked.
+SELECT id FROM contracts WHERE id = @id FOR UPDATE;
 
--- name: CreateContract :one
+-- name: CreateContract :exec
+-- The id is chosen by the caller (see CreateClient).
 INSERT INTO contracts (
-    client_id, total_amount, amount_due, currency, signed, signed_at, created_at, updated_at
+    id, client_id, total_amount, amount_due, currency, signed, signed_at, created_at, updated_at
 ) VALUES (
-    @client_id, @total_amount, @amount_due, @currency, @signed, sqlc.narg(signed_at), @now, @now
-)
-RETURNING id;
+    @id, @client_id, @total_amount, @amount_due, @currency, @signed, sqlc.narg(signed_at), @now, @now
+);
 
 -- name: UpdateContract :exec
 UPDATE contracts SET

@@ -1,18 +1,20 @@
 -- name: GetEvent :one
 SELECT * FROM event_details WHERE id = @id;
 
--- name: GetEventForUpdate :one
-SELECT * FROM events WHERE id = @id FOR UPDATE;
+-- name: LockEvent :one
+-- Holds the row until the write commits; sent with the read of the record
+-- as GET shows it, which then sees the row as locked.
+SELECT id FROM events WHERE id = @id FOR UPDATE;
 
--- name: CreateEvent :one
+-- name: CreateEvent :exec
+-- The id is chosen by the caller (see CreateClient).
 INSERT INTO events (
-    contract_id, name, start_at, end_at, timezone, location, attendees, notes,
+    id, contract_id, name, start_at, end_at, timezone, location, attendees, notes,
     created_at, updated_at
 ) VALUES (
-    @contract_id, @name, @start_at, @end_at, @timezone, @location, @attendees, @notes,
+    @id, @contract_id, @name, @start_at, @end_at, @timezone, @location, @attendees, @notes,
     @now, @now
-)
-RETURNING id;
+);
 
 -- name: UpdateEvent :exec
 UPDATE events SET
