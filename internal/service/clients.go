@@ -169,7 +169,7 @@ func (s *ClientService) Update(ctx context.Context, caller Caller, uid uuid.UUID
 			assign(&next.Commercial.ID, in.CommercialID)
 			return next, nil
 		},
-		authorize: func(cur Client) error {
+		authorize: func(cur, _ Client) error {
 			owns := caller.Can(PermClientUpdateOwn) && cur.Commercial.ID == caller.ID
 			switch {
 			case in.hasDetails() && !owns:
@@ -183,7 +183,7 @@ func (s *ClientService) Update(ctx context.Context, caller Caller, uid uuid.UUID
 		},
 		version: func(c Client) int32 { return c.Version },
 		changes: func(from, to Client) Changes { return clientChanges(from, to, false) },
-		write: func(q *db.Queries, next Client, now time.Time) (Client, error) {
+		write: func(q *db.Queries, _, next Client, now time.Time) (Client, error) {
 			row, err := inOneTrip(ctx, q,
 				func(q *db.Queries) error {
 					return q.UpdateClient(ctx, db.UpdateClientParams{

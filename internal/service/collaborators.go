@@ -218,58 +218,166 @@ func (s *CollaboratorService) Update(ctx context.Context, caller Caller, id uuid
 		}
 		hash = &h
 	}
-	var updated Collaborator
-	var changed bool
-	err := s.change(ctx, caller, id, in.ReassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
-		p := updateParamsOf(cur)
-		ch := Changes{}
+	before, after, err := s.change(ctx, caller, id, in.ReassignTo, ifMatch, func(cur db.Collaborator, _ time.Time) db.Collaborator {
+		next := cur
 		if in.EmployeeNumber != nil {
-			ch.set("employee_number", int(cur.EmployeeNumber), *in.EmployeeNumber)
-			p.EmployeeNumber = int32(*in.EmployeeNumber)
+			next.EmployeeNumber = int32(*in.EmployeeNumber)
 		}
-		setString(ch, "first_name", &p.FirstName, in.FirstName)
-		setString(ch, "last_name", &p.LastName, in.LastName)
-		setString(ch, "email", &p.Email, in.Email)
-		setString(ch, "username", &p.Username, in.Username)
+		assign(&next.FirstName, in.FirstName)
+		assign(&next.LastName, in.LastName)
+		assign(&next.Email, in.Email)
+		assign(&next.Username, in.Username)
 		if in.Department != nil {
-			setString(ch, "department", &p.Department, (*string)(in.Department))
+			next.Department = string(*in.Department)
 		}
-		if in.IsActive != nil {
-			ch.set("is_active", cur.IsActive, *in.IsActive)
-			p.IsActive = *in.IsActive
-		}
-		if hash != nil {
-			// The hash never enters the audit trail; only the fact of a change.
-			ch["password"] = Change{From: "[redacted]", To: "[redacted]"}
-			p.PasswordHash = *hash
-		}
-		return p, ch, nil
-	}, func(row db.Collaborator, didChange bool) {
-		updated, changed = toCollaborator(row), didChange
+		assign(&next.IsActive, in.IsActive)
+		assign(&next.PasswordHash, hash)
+		return next
 	})
 	if err != nil {
 		return Collaborator{}, err
 	}
-	if changed {
-		s.Notifier.Notify("collaborator.updated", caller.ID.String(), updated.ID.String())
+	if after.Version != before.Version {
+		s.Notifier.Notify("collaborator.updated", caller.ID.String(), after.ID.String())
 	}
-	return updated, nil
+	return toCollaborator(after), nil
 }
 
 // Delete soft-deletes a collaborator (collaborator:delete, on the route).
 func (s *CollaboratorService) Delete(ctx context.Context, caller Caller, id uuid.UUID, reassignTo *uuid.UUID, ifMatch IfMatch) error {
-	var deleted Collaborator
-	err := s.change(ctx, caller, id, reassignTo, ifMatch, func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error) {
-		p := updateParamsOf(cur)
-		now := s.now()
-		p.DeletedAt = &now
-		return p, Changes{"deleted_at": {From: nil, To: now}}, nil
-	}, func(row db.Collaborator, _ bool) { deleted = toCollaborator(row) })
+	_, deleted, err := s.change(ctx, caller, id, reassignTo, ifMatch, func(cur db.Collaborator, now time.Time) db.Collaborator {
+		cur.DeletedAt = &now
+		return cur
+	})
 	if err != nil {
 		return err
 	}
 	s.Notifier.Notify("collaborator.deleted", caller.ID.String(), deleted.ID.String())
 	return nil
+}
+
+// collaboratorChanges lists the fields an update or a deletion changes;
+// a new password shows as a change of "password", never its hash.
+func collaboratorChanges(from, to db.Collaborator) Changes {
+	ch := Changes{}
+	ch.set("employee_number", int(from.EmployeeNumber), int(to.EmployeeNumber))
+	ch.set("first_name", from.FirstName, to.FirstName)
+	ch.set("last_name", from.LastName, to.LastName)
+	ch.set("email", from.Email, to.Email)
+	ch.set("username", from.Username, to.Username)
+	ch.set("department", from.Department, to.Department)
+	ch.set("is_active", from.IsActive, to.IsActive)
+	if from.PasswordHash != to.PasswordHash {
+		ch["password"] = Change{From: "[redacted]", To: "[redacted]"}
+	}
+	if from.DeletedAt == nil && to.DeletedAt != nil {
+		ch["deleted_at"] = Change{From: nil, To: *to.DeletedAt}
+	}
+	return ch
+}
+
+// change runs an update or a soft delete of a collaborator on the shape
+// every update shares, with the rules that guard them: reassign_to naming
+// nobody (422), 404, reassign_to of the wrong kind (422, known only with
+// the record), self-protection (403), If-Match (412), then the state rules
+// (409) inside the transaction.
+func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uuid.UUID, reassignTo *uuid.UUID, ifMatch IfMatch,
+	apply func(cur db.Collaborator, now time.Time) db.Collaborator) (before, after db.Collaborator, err error) {
+	var managers []uuid.UUID
+	var target *db.Collaborator
+	removes := func(cur, next db.Collaborator) bool {
+		return next.DeletedAt != nil || (!next.IsActive && cur.IsActive) || next.Department != cur.Department
+	}
+	return updateRecord(ctx, s.Deps, caller, ifMatch, recordUpdate[db.Collaborator]{
+		what: "collaborator",
+		prepare: func(q *db.Queries) error {
+			// Lock the active managers before the record itself, always in
+			// the same order, so that two managers removing each other
+			// serialise instead of both succeeding.
+			var err error
+			if managers, err = q.LockActiveManagers(ctx); err != nil {
+				return err
+			}
+			// reassign_to naming nobody is 422, which comes before the
+			// path's 404; its row is held until the hand-over commits, so
+			// that the colleague cannot leave meanwhile.
+			if reassignTo != nil {
+				t, err := lockReassignTarget(ctx, q, *reassignTo)
+				if err != nil {
+					return err
+				}
+				target = &t
+			}
+			return nil
+		},
+		lock: func(q *db.Queries) (db.Collaborator, error) {
+			cur, err := q.GetCollaboratorForUpdate(ctx, uid)
+			if err == nil && cur.DeletedAt != nil {
+				return cur, db.ErrNotFound
+			}
+			return cur, err
+		},
+		next: func(cur db.Collaborator, now time.Time) (db.Collaborator, error) {
+			if target != nil {
+				if err := checkReassignTarget(cur, *target); err != nil {
+					return cur, err
+				}
+			}
+			return apply(cur, now), nil
+		},
+		authorize: func(cur, next db.Collaborator) error {
+			if cur.ID == caller.ID && removes(cur, next) {
+				return Errorf(CodeForbidden, "You cannot deactivate, delete or change the department of yourself; ask another manager.")
+			}
+			return nil
+		},
+		version: func(c db.Collaborator) int32 { return c.Version },
+		changes: collaboratorChanges,
+		rules: func(q *db.Queries, cur, next db.Collaborator, _ Changes, now time.Time) error {
+			if !removes(cur, next) {
+				return nil
+			}
+			if Department(cur.Department) == DepartmentManagement && cur.IsActive && len(managers) <= 1 {
+				return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
+			}
+			return s.handOver(ctx, q, &caller, cur.ID, target, now)
+		},
+		write: func(q *db.Queries, cur, next db.Collaborator, now time.Time) (db.Collaborator, error) {
+			p := updateParamsOf(next)
+			p.Now = now
+			row, err := q.UpdateCollaborator(ctx, p)
+			if err != nil {
+				return row, err
+			}
+			// Every request reads the collaborator's state, so
+			// deactivation, deletion and a department change apply on the
+			// next request by themselves. A new password, a deactivation
+			// or a deletion also ends every open session, so that a
+			// reactivated collaborator logs in afresh instead of finding
+			// old tokens alive again.
+			if next.PasswordHash != cur.PasswordHash || !next.IsActive || next.DeletedAt != nil {
+				if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{CollaboratorID: cur.ID, Now: now}); err != nil {
+					return row, err
+				}
+			}
+			// Deactivation and deletion also end personal access tokens
+			// and the calendar feed for good: reactivation brings none
+			// back.
+			if !next.IsActive || next.DeletedAt != nil {
+				if err := endLongLivedCredentials(ctx, q, caller, cur.ID, now); err != nil {
+					return row, err
+				}
+			}
+			return row, nil
+		},
+		action: func(next db.Collaborator) string {
+			if next.DeletedAt != nil {
+				return ActionDelete
+			}
+			return ActionUpdate
+		},
+		record: func(after db.Collaborator) any { return toCollaborator(after) },
+	})
 }
 
 func updateParamsOf(c db.Collaborator) db.UpdateCollaboratorParams {
@@ -278,114 +386,6 @@ func updateParamsOf(c db.Collaborator) db.UpdateCollaboratorParams {
 		Email: c.Email, Username: c.Username, Department: c.Department, PasswordHash: c.PasswordHash,
 		IsActive: c.IsActive, DeletedAt: c.DeletedAt,
 	}
-}
-
-func setString(ch Changes, field string, dst *string, v *string) {
-	if v != nil {
-		ch.set(field, *dst, *v)
-		*dst = *v
-	}
-}
-
-// change runs an update or a soft delete of a collaborator with the rules
-// that guard them, in the contract's order: reassign_to naming nobody
-// (422), 404, reassign_to of the wrong kind (422, known only with the
-// record), self-protection (403), If-Match (412), then the state rules (409)
-// inside the transaction.
-func (s *CollaboratorService) change(ctx context.Context, caller Caller, uid uuid.UUID, reassignTo *uuid.UUID, ifMatch IfMatch,
-	apply func(cur db.Collaborator) (db.UpdateCollaboratorParams, Changes, error),
-	done func(row db.Collaborator, changed bool)) error {
-	err := s.Store.InTx(ctx, func(q *db.Queries) error {
-		// Lock the active managers before the record itself, always in the
-		// same order, so that two managers removing each other serialise
-		// instead of both succeeding.
-		managers, err := q.LockActiveManagers(ctx)
-		if err != nil {
-			return err
-		}
-		// reassign_to naming nobody is 422, which comes before the path's
-		// 404; its row is held until the hand-over commits, so that the
-		// colleague cannot leave meanwhile.
-		var target *db.Collaborator
-		if reassignTo != nil {
-			t, err := lockReassignTarget(ctx, q, *reassignTo)
-			if err != nil {
-				return err
-			}
-			target = &t
-		}
-		cur, err := q.GetCollaboratorForUpdate(ctx, uid)
-		if err != nil {
-			if errors.Is(err, db.ErrNotFound) {
-				return errNotFound("collaborator")
-			}
-			return err
-		}
-		if cur.DeletedAt != nil {
-			return errNotFound("collaborator")
-		}
-		if target != nil {
-			if err := checkReassignTarget(cur, *target); err != nil {
-				return err
-			}
-		}
-		p, ch, err := apply(cur)
-		if err != nil {
-			return err
-		}
-		removes := p.DeletedAt != nil || (!p.IsActive && cur.IsActive) || p.Department != cur.Department
-		if cur.ID == caller.ID && removes {
-			return Errorf(CodeForbidden, "You cannot deactivate, delete or change the department of yourself; ask another manager.")
-		}
-		if err := ifMatch.check(cur.Version); err != nil {
-			return err
-		}
-		if len(ch) == 0 {
-			done(cur, false)
-			return nil
-		}
-		if Department(cur.Department) == DepartmentManagement && cur.IsActive && removes && len(managers) <= 1 {
-			return Errorf(CodeLastManager, "This is the last active manager; appoint another one first.")
-		}
-		now := s.now()
-		if removes {
-			if err := s.handOver(ctx, q, &caller, cur.ID, target, now); err != nil {
-				return err
-			}
-		}
-		p.Now = now
-		row, err := q.UpdateCollaborator(ctx, p)
-		if err != nil {
-			return err
-		}
-		action := ActionUpdate
-		if p.DeletedAt != nil {
-			action = ActionDelete
-		}
-		// Every request reads the collaborator's state, so deactivation,
-		// deletion and a department change apply on the next request by
-		// themselves. A new password, a deactivation or a deletion also
-		// ends every open session, so that a reactivated collaborator logs
-		// in afresh instead of finding old tokens alive again.
-		if p.PasswordHash != cur.PasswordHash || !p.IsActive || p.DeletedAt != nil {
-			if err := q.RevokeSessionsOfCollaborator(ctx, db.RevokeSessionsOfCollaboratorParams{CollaboratorID: cur.ID, Now: now}); err != nil {
-				return err
-			}
-		}
-		// Deactivation and deletion also end personal access tokens and
-		// the calendar feed for good: reactivation brings none back.
-		if !p.IsActive || p.DeletedAt != nil {
-			if err := endLongLivedCredentials(ctx, q, caller, cur.ID, now); err != nil {
-				return err
-			}
-		}
-		if err := s.appendWrite(ctx, q, &caller, toCollaborator(row), action, ch, now); err != nil {
-			return err
-		}
-		done(row, true)
-		return nil
-	})
-	return fromDB(err)
 }
 
 // handOver moves the clients a leaving collaborator owns and the upcoming

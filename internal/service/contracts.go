@@ -194,7 +194,7 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UU
 			}
 			return next, nil
 		},
-		authorize: func(cur Contract) error {
+		authorize: func(cur, _ Contract) error {
 			if !caller.Can(PermContractUpdate) &&
 				!(caller.Can(PermContractUpdateOwn) && cur.Commercial.ID == caller.ID) {
 				return Errorf(CodeForbidden, "Only the client's own commercial or management may change this contract.")
@@ -203,7 +203,7 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UU
 		},
 		version: func(c Contract) int32 { return c.Version },
 		changes: func(from, to Contract) Changes { return contractChanges(from, to, false) },
-		rules: func(cur, next Contract, _ Changes, _ time.Time) error {
+		rules: func(_ *db.Queries, cur, next Contract, _ Changes, _ time.Time) error {
 			switch {
 			case cur.Signed && !next.Signed:
 				return Errorf(CodeContractSigned, "A signed contract cannot be unsigned.")
@@ -212,7 +212,7 @@ func (s *ContractService) Update(ctx context.Context, caller Caller, uid uuid.UU
 			}
 			return nil
 		},
-		write: func(q *db.Queries, next Contract, now time.Time) (Contract, error) {
+		write: func(q *db.Queries, _, next Contract, now time.Time) (Contract, error) {
 			row, err := inOneTrip(ctx, q,
 				func(q *db.Queries) error {
 					return q.UpdateContract(ctx, db.UpdateContractParams{

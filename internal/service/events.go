@@ -215,7 +215,7 @@ func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID,
 			}
 			return next, nil
 		},
-		authorize: func(cur Event) error {
+		authorize: func(cur, _ Event) error {
 			assigned := caller.Can(PermEventUpdateAssign) && cur.Support != nil && cur.Support.ID == caller.ID
 			switch {
 			case in.hasDetails() && !caller.Can(PermEventUpdate) && !assigned:
@@ -229,7 +229,7 @@ func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID,
 		},
 		version: func(e Event) int32 { return e.Version },
 		changes: func(from, to Event) Changes { return eventChanges(from, to, false) },
-		rules: func(cur, _ Event, ch Changes, now time.Time) error {
+		rules: func(_ *db.Queries, cur, _ Event, ch Changes, now time.Time) error {
 			_, supportChanged := ch["support_id"]
 			detailsChanged := len(ch) > 1 || !supportChanged
 			if detailsChanged && !caller.Can(PermEventUpdate) && !cur.EndAt.After(now) {
@@ -237,7 +237,7 @@ func (s *EventService) Update(ctx context.Context, caller Caller, uid uuid.UUID,
 			}
 			return nil
 		},
-		write: func(q *db.Queries, next Event, now time.Time) (Event, error) {
+		write: func(q *db.Queries, _, next Event, now time.Time) (Event, error) {
 			var support *uuid.UUID
 			if next.Support != nil {
 				support = &next.Support.ID

@@ -23,13 +23,18 @@ type recordUpdate[T any] struct {
 	next func(cur T, now time.Time) (T, error)
 	// authorize is the 403 for ownership, or for a field the caller may
 	// not set.
-	authorize func(cur T) error
+	authorize func(cur, next T) error
 	version   func(T) int32
 	changes   func(from, to T) Changes
-	// rules, when set, are the 409s of a real change.
-	rules func(cur, next T, ch Changes, now time.Time) error
+	// rules, when set, are the 409s of a real change, and what moves with
+	// it (a leaving collaborator's clients).
+	rules func(q *db.Queries, cur, next T, ch Changes, now time.Time) error
 	// write stores next and reads the record back as GET shows it.
-	write func(q *db.Queries, next T, now time.Time) (T, error)
+	write func(q *db.Queries, cur, next T, now time.Time) (T, error)
+	// action names the write in the audit trail (ActionUpdate when nil).
+	action func(next T) string
+	// record is the record appendWrite is given (the result itself when nil).
+	record func(after T) any
 }
 
 // updateRecord runs an update in the contract's order: 422 of body ids,
@@ -54,7 +59,7 @@ func updateRecord[T any](ctx context.Context, d Deps, caller Caller, ifMatch IfM
 		if err != nil {
 			return err
 		}
-		if err := u.authorize(cur); err != nil {
+		if err := u.authorize(cur, next); err != nil {
 			return err
 		}
 		if err := ifMatch.check(u.version(cur)); err != nil {
@@ -66,14 +71,21 @@ func updateRecord[T any](ctx context.Context, d Deps, caller Caller, ifMatch IfM
 			return nil
 		}
 		if u.rules != nil {
-			if err := u.rules(cur, next, ch, now); err != nil {
+			if err := u.rules(q, cur, next, ch, now); err != nil {
 				return err
 			}
 		}
-		if after, err = u.write(q, next, now); err != nil {
+		if after, err = u.write(q, cur, next, now); err != nil {
 			return err
 		}
-		return d.appendWrite(ctx, q, &caller, after, ActionUpdate, ch, now)
+		action, record := ActionUpdate, any(after)
+		if u.action != nil {
+			action = u.action(next)
+		}
+		if u.record != nil {
+			record = u.record(after)
+		}
+		return d.appendWrite(ctx, q, &caller, record, action, ch, now)
 	})
 	return before, after, fromDB(err)
 }
