@@ -223,6 +223,21 @@ func New(t testing.TB, opts ...Options) *API {
 			defer cancel()
 			_ = queue.Stop(ctx)
 		})
+		// The first manager's creation is fanned out before the test
+		// begins, so that a webhook the test creates never receives it.
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var waiting int
+			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+				WHERE state NOT IN ('completed', 'cancelled', 'discarded')`).Scan(&waiting); err != nil {
+				t.Fatalf("job queue: %v", err)
+			}
+			if waiting == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d jobs still waiting after the start", waiting)
+			}
+		}
 	}
 	feed := service.NewFeedService(deps, feedCfg)
 	cfg.Feed = feed
