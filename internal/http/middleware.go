@@ -35,7 +35,7 @@ type requestInfo struct {
 	// clientGone is set when the client hung up before its answer.
 	clientGone bool
 	// attrs join the request's log line (ids and prefixes, never secrets).
-	attrs []any
+	attrs []slog.Attr
 }
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
@@ -111,9 +111,11 @@ func (s *server) observe(next http.Handler) http.Handler {
 			// One line per request; a failure's details join it rather
 			// than making a second line.
 			level := slog.LevelInfo
-			attrs := []any{"method", r.Method, "route", route, "status", status,
-				"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
-				"request_id", id, "collaborator_id", info.collaboratorID, "bytes", ww.BytesWritten()}
+			attrs := make([]slog.Attr, 0, 9+len(info.attrs))
+			attrs = append(attrs, slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("request_id", id), slog.String("collaborator_id", info.collaboratorID),
+				slog.Int("bytes", ww.BytesWritten()))
 			attrs = append(attrs, info.attrs...)
 			if info.err != nil {
 				// A database that is away is an outage to watch, not a bug:
@@ -122,9 +124,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 				if status == http.StatusServiceUnavailable {
 					level = slog.LevelWarn
 				}
-				attrs = append(attrs, "error", info.err.Error())
+				attrs = append(attrs, slog.String("error", info.err.Error()))
 			}
-			s.log.Log(ctx, level, "request", attrs...)
+			s.log.LogAttrs(ctx, level, "request", attrs...)
 			if s.cfg.Observe != nil {
 				s.cfg.Observe(RequestRecord{Method: r.Method, Route: route, Status: status,
 					Duration: time.Since(start), RequestID: id, CollaboratorID: info.collaboratorID, Err: info.err, Panic: panicked})
@@ -213,7 +215,7 @@ func (s *server) authenticateWith(next http.Handler, check func(r *http.Request,
 		}
 		info.collaboratorID = caller.ID.String()
 		if caller.ViaToken() {
-			info.attrs = append(info.attrs, "token_id", caller.TokenID.String())
+			info.attrs = append(info.attrs, slog.String("token_id", caller.TokenID.String()))
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, callerKey, caller)))
 	})

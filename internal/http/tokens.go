@@ -1,6 +1,7 @@
 package http
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -75,8 +76,8 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) {
 // (its actor is the line's collaborator_id); never the token.
 func logToken(r *http.Request, action string, t service.PersonalAccessToken) {
 	info := requestInfoFrom(r.Context())
-	info.attrs = append(info.attrs, "token_action", action, "token_id", t.ID.String(),
-		"token_prefix", t.Prefix, "token_owner_id", t.OwnerID.String())
+	info.attrs = append(info.attrs, slog.String("token_action", action), slog.String("token_id", t.ID.String()),
+		slog.String("token_prefix", t.Prefix), slog.String("token_owner_id", t.OwnerID.String()))
 }
 
 func (s *server) listTokens(w http.ResponseWriter, r *http.Request, owner uuid.UUID) {
