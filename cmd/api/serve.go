@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,7 @@ func serve(ctx context.Context, inv invocation) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(inv.getenv)
 	// A second instance on ./.data would find the address taken too: say
 	// the cause.
 	if cfg.DatabaseURL == "" {
@@ -210,8 +212,8 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	// The queue's workers need the webhook service, which needs the
 	// queue's client: the workers are given it once it is built.
 	workers := river.NewWorkers()
-	var webhooks *service.WebhookService
-	if err := service.AddWebhookWorkers(workers, func() *service.WebhookService { return webhooks }); err != nil {
+	var services *service.Services
+	if err := service.AddWebhookWorkers(workers, func() *service.WebhookService { return services.Webhooks }); err != nil {
 		return fail(err)
 	}
 	queue, err := jobs.NewClient(pool, jobs.Config{Logger: log, Workers: workers, MaxWorkers: 20})
@@ -220,40 +222,51 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	}
 	deps := service.Deps{Store: store, Passwords: service.NewPasswords(cfg.BcryptCost), Notifier: reporter,
 		Render: apihttp.RenderRecord, Committed: metrics.ChangeCommitted, Jobs: queue}
-	collaborators := service.NewCollaboratorService(deps)
+	// One connection outside the pool wakes every held reader of the feed.
+	listener := db.NewListener(pool.Config().ConnConfig, func(err error) {
+		log.Warn("change listener lost its connection; reconnecting", "error", err.Error())
+	})
+	services = service.NewServices(deps, service.Settings{
+		Tokens: service.TokenConfig{
+			Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
+			Issuer: "epic-events", Audience: "epic-events-api",
+			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		},
+		Limits: service.LoginLimits{
+			LockoutThreshold: cfg.LoginLockoutThreshold, LockoutBase: cfg.LoginLockoutBase,
+			LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
+			AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
+		},
+		Webhooks: service.WebhookConfig{
+			Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
+			Schedule: cfg.WebhookRetrySchedule, RenderChange: apihttp.RenderChange,
+			Attempted: metrics.WebhookAttempted,
+		},
+		Feed: service.FeedConfig{
+			Retention: cfg.ChangesRetention, MaxWaiters: cfg.ChangesMaxWaiters,
+			StatementTimeout: cfg.RequestTimeout, Wakeup: listener,
+		},
+		PublicBaseURL: cfg.PublicBaseURL,
+	})
 	bootstrap := service.BootstrapInput{Username: cfg.BootstrapUsername, Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}
 	if embedded && bootstrap.Password == "" {
-		err = firstManagerWithGeneratedPassword(ctx, collaborators, bootstrap, dev.dir, log, stdout, stderr)
+		err = firstManagerWithGeneratedPassword(ctx, services.Collaborators, bootstrap, dev.dir, log, stdout, stderr)
 	} else {
-		err = firstManager(ctx, collaborators, bootstrap, log)
+		err = firstManager(ctx, services.Collaborators, bootstrap, log)
 	}
 	if err != nil {
 		return fail(err)
 	}
-	auth := service.NewAuthService(deps, service.TokenConfig{
-		Secret: cfg.JWTSecret, PreviousSecrets: cfg.JWTPreviousSecrets,
-		Issuer: "epic-events", Audience: "epic-events-api",
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
-	}, service.LoginLimits{
-		LockoutThreshold: cfg.LoginLockoutThreshold, LockoutBase: cfg.LoginLockoutBase,
-		LockoutMax: cfg.LoginLockoutMax, AccountLimit: cfg.LoginAccountLimit,
-		AddressLimit: cfg.LoginAddressLimit, Window: cfg.LoginWindow,
-	})
-	webhooks = service.NewWebhookService(deps, service.WebhookConfig{
-		Keyring: keyring, Guard: guard, Sender: webhook.NewSender(guard, 0),
-		Schedule: cfg.WebhookRetrySchedule, RenderChange: apihttp.RenderChange,
-		Attempted: metrics.WebhookAttempted,
-	})
 	metrics.WebhookQueueLag(func() time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return webhooks.QueueLag(ctx)
+		return services.Webhooks.QueueLag(ctx)
 	})
-	feed := startFeed(a, deps, pool, log, webhooks)
-	metrics.FeedWaiters(feed.Waiters)
+	startFeed(a, listener, services.Feed, services.Webhooks, log)
+	metrics.FeedWaiters(services.Feed.Waiters)
 	a.handler = apihttp.NewHandler(apihttp.Config{
-		Feed: feed,
-		Auth: auth, Collaborators: collaborators, Logger: log,
+		Services:       services,
+		Logger:         log,
 		RequestTimeout: cfg.RequestTimeout,
 		TrustedProxies: cfg.TrustedProxies,
 		Ready:          readiness(pool, a.draining),
@@ -263,18 +276,7 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		},
 		Metrics:            metrics.Handler(),
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
-
-		Clients:   service.NewClientService(deps),
-		Contracts: service.NewContractService(deps),
-		Events:    service.NewEventService(deps),
-
-		Idempotency: service.NewIdempotencyService(deps),
-		History:     service.NewHistoryService(deps),
-		OpenAPI:     epicevents.OpenAPI,
-
-		Tokens:    service.NewTokenService(deps),
-		Calendars: service.NewCalendarService(deps, cfg.PublicBaseURL),
-		Webhooks:  webhooks,
+		OpenAPI:            epicevents.OpenAPI,
 	})
 	// Deliveries start once everything they use is built; cleanup stops
 	// them (an attempt under way may finish) before the pool closes.
@@ -292,17 +294,9 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	return a, nil
 }
 
-// startFeed builds the change feed with its listener (one connection
-// outside the pool that wakes every held reader) and its hourly pruning
-// (of the webhook deliveries too), both stopped by cleanup.
-func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger, webhooks *service.WebhookService) *service.FeedService {
-	listener := db.NewListener(pool.Config().ConnConfig, func(err error) {
-		log.Warn("change listener lost its connection; reconnecting", "error", err.Error())
-	})
-	feed := service.NewFeedService(deps, service.FeedConfig{
-		Retention: a.cfg.ChangesRetention, MaxWaiters: a.cfg.ChangesMaxWaiters,
-		StatementTimeout: a.cfg.RequestTimeout, Wakeup: listener,
-	})
+// startFeed runs the feed's listener and its hourly pruning (of the
+// webhook deliveries too), both stopped by cleanup.
+func startFeed(a *app, listener *db.Listener, feed *service.FeedService, webhooks *service.WebhookService, log *slog.Logger) {
 	a.drain = feed.Drain
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -331,7 +325,6 @@ func startFeed(a *app, deps service.Deps, pool *pgxpool.Pool, log *slog.Logger, 
 		}
 	}()
 	a.onCleanup(func() { feed.Drain(); stop(); <-done; <-done })
-	return feed
 }
 
 // readiness is 503 while draining, when the database does not answer, or
@@ -398,4 +391,17 @@ func displayAddr(addr string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// tuneGC runs the collector a quarter as often as Go's default (GOGC=400)
+// under a soft limit of 80 MiB (GOMEMLIMIT), unless the environment sets
+// either: a request allocates some 15 kB of short-lived objects over a
+// live heap of a few MB, so collections, not memory, were the cost.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(80 << 20)
+	}
 }

@@ -139,10 +139,10 @@ func New(t testing.TB, opts ...Options) *API {
 	}
 	// The queue only takes jobs unless the test delivers webhooks.
 	jobsCfg := jobs.Config{}
-	var webhooks *service.WebhookService
+	var services *service.Services
 	if deliver {
 		jobsCfg.Workers, jobsCfg.MaxWorkers = river.NewWorkers(), 4
-		if err := service.AddWebhookWorkers(jobsCfg.Workers, func() *service.WebhookService { return webhooks }); err != nil {
+		if err := service.AddWebhookWorkers(jobsCfg.Workers, func() *service.WebhookService { return services.Webhooks }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,8 +187,9 @@ func New(t testing.TB, opts ...Options) *API {
 			deps.Committed = o.Committed
 		}
 	}
-	collaborators := service.NewCollaboratorService(deps)
-	if _, err := collaborators.EnsureFirstManager(context.Background(), service.BootstrapInput{
+	services = service.NewServices(deps, service.Settings{Tokens: tokens, Limits: limits,
+		Webhooks: webhooksCfg, Feed: feedCfg, PublicBaseURL: PublicBaseURL})
+	if _, err := services.Collaborators.EnsureFirstManager(context.Background(), service.BootstrapInput{
 		Username: "manager", Email: "manager@epic-events.test", Password: ManagerPassword,
 	}); err != nil {
 		t.Fatalf("first manager: %v", err)
@@ -196,23 +197,8 @@ func New(t testing.TB, opts ...Options) *API {
 	logs := &bytes.Buffer{}
 	mu := &sync.Mutex{}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{mu, logs}, nil))
-	cfg := apihttp.Config{
-		Auth: service.NewAuthService(deps, tokens, limits), Collaborators: collaborators,
-		Logger: logger, RequestTimeout: 5 * time.Second, TrustedProxies: trusted,
-
-		Clients:   service.NewClientService(deps),
-		Contracts: service.NewContractService(deps),
-		Events:    service.NewEventService(deps),
-
-		Idempotency: service.NewIdempotencyService(deps),
-		History:     service.NewHistoryService(deps),
-		OpenAPI:     epicevents.OpenAPI,
-
-		Tokens:    service.NewTokenService(deps),
-		Calendars: service.NewCalendarService(deps, PublicBaseURL),
-	}
-	webhooks = service.NewWebhookService(deps, webhooksCfg)
-	cfg.Webhooks = webhooks
+	cfg := apihttp.Config{Services: services, Logger: logger, RequestTimeout: 5 * time.Second,
+		TrustedProxies: trusted, OpenAPI: epicevents.OpenAPI}
 	if deliver {
 		if err := queue.Start(context.Background()); err != nil {
 			t.Fatalf("job queue: %v", err)
@@ -239,8 +225,6 @@ func New(t testing.TB, opts ...Options) *API {
 			}
 		}
 	}
-	feed := service.NewFeedService(deps, feedCfg)
-	cfg.Feed = feed
 	// The listener closes before the database is dropped (cleanups run
 	// last registered first), and listens before the first request.
 	listenCtx, stopListening := context.WithCancel(context.Background())
@@ -259,7 +243,7 @@ func New(t testing.TB, opts ...Options) *API {
 	}
 	handler := apihttp.NewHandler(cfg)
 	a := &API{T: t, Pool: pool, Store: store, Clock: clock, Handler: handler, Deps: deps, Logs: logs, logMu: mu,
-		Feed: feed, Webhooks: webhooks}
+		Feed: services.Feed, Webhooks: services.Webhooks}
 	a.ManagerToken = a.Login("manager", ManagerPassword)
 	return a
 }

@@ -20,17 +20,8 @@ import (
 
 // Config is what the HTTP layer is built from.
 type Config struct {
-	Auth          *service.AuthService
-	Collaborators *service.CollaboratorService
-	Clients       *service.ClientService
-	Contracts     *service.ContractService
-	Events        *service.EventService
-	Tokens        *service.TokenService
-	Calendars     *service.CalendarService
-	Idempotency   *service.IdempotencyService
-	History       *service.HistoryService
-	Feed          *service.FeedService
-	Webhooks      *service.WebhookService
+	// Services are the services the routes call.
+	*service.Services
 	// FeedKeepalive is the interval of the stream's keepalive comments,
 	// each of which checks the credential again (15 s by default).
 	FeedKeepalive  time.Duration
