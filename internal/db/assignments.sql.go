@@ -40,7 +40,7 @@ func (q *Queries) CountUpcomingEventsOfSupport(ctx context.Context, arg CountUpc
 }
 
 const getCollaboratorForShare = `-- name: GetCollaboratorForShare :one
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators WHERE id = $1 FOR SHARE
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators WHERE id = $1 FOR SHARE
 `
 
 // Locks a collaborator a record is being given to, so that they cannot be
@@ -62,6 +62,7 @@ func (q *Queries) GetCollaboratorForShare(ctx context.Context, id uuid.UUID) (Co
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }

@@ -79,18 +79,13 @@ const listClientsByCompanyName = `-- name: ListClientsByCompanyName :many
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE ($1::uuid IS NULL OR commercial_id = $1)
   AND ($2::text IS NULL
-       OR full_name ILIKE '%' || $2 || '%'
-       OR company_name ILIKE '%' || $2 || '%'
-       OR email ILIKE '%' || $2 || '%')
-  AND ($3::text IS NULL
-       OR ((company_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
+       OR ((company_name, id) >= ($2::text, $3::uuid) AND id <> $3::uuid))
 ORDER BY company_name, id
-LIMIT $5
+LIMIT $4
 `
 
 type ListClientsByCompanyNameParams struct {
 	CommercialID     *uuid.UUID
-	Q                *string
 	AfterCompanyName *string
 	AfterID          uuid.UUID
 	RowLimit         int32
@@ -99,7 +94,6 @@ type ListClientsByCompanyNameParams struct {
 func (q *Queries) ListClientsByCompanyName(ctx context.Context, arg ListClientsByCompanyNameParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsByCompanyName,
 		arg.CommercialID,
-		arg.Q,
 		arg.AfterCompanyName,
 		arg.AfterID,
 		arg.RowLimit,
@@ -136,30 +130,26 @@ func (q *Queries) ListClientsByCompanyName(ctx context.Context, arg ListClientsB
 }
 
 const listClientsByCreatedDesc = `-- name: ListClientsByCreatedDesc :many
+
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE ($1::uuid IS NULL OR commercial_id = $1)
-  AND ($2::text IS NULL
-       OR full_name ILIKE '%' || $2 || '%'
-       OR company_name ILIKE '%' || $2 || '%'
-       OR email ILIKE '%' || $2 || '%')
-  AND ($3::timestamptz IS NULL
-       OR ((created_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
+  AND ($2::timestamptz IS NULL
+       OR ((created_at, id) <= ($2::timestamptz, $3::uuid) AND id <> $3::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $5
+LIMIT $4
 `
 
 type ListClientsByCreatedDescParams struct {
 	CommercialID   *uuid.UUID
-	Q              *string
 	AfterCreatedAt *time.Time
 	AfterID        uuid.UUID
 	RowLimit       int32
 }
 
+// The lists without q: an index range read in the list's order.
 func (q *Queries) ListClientsByCreatedDesc(ctx context.Context, arg ListClientsByCreatedDescParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsByCreatedDesc,
 		arg.CommercialID,
-		arg.Q,
 		arg.AfterCreatedAt,
 		arg.AfterID,
 		arg.RowLimit,
@@ -199,18 +189,13 @@ const listClientsByFullName = `-- name: ListClientsByFullName :many
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE ($1::uuid IS NULL OR commercial_id = $1)
   AND ($2::text IS NULL
-       OR full_name ILIKE '%' || $2 || '%'
-       OR company_name ILIKE '%' || $2 || '%'
-       OR email ILIKE '%' || $2 || '%')
-  AND ($3::text IS NULL
-       OR ((full_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
+       OR ((full_name, id) >= ($2::text, $3::uuid) AND id <> $3::uuid))
 ORDER BY full_name, id
-LIMIT $5
+LIMIT $4
 `
 
 type ListClientsByFullNameParams struct {
 	CommercialID  *uuid.UUID
-	Q             *string
 	AfterFullName *string
 	AfterID       uuid.UUID
 	RowLimit      int32
@@ -219,7 +204,6 @@ type ListClientsByFullNameParams struct {
 func (q *Queries) ListClientsByFullName(ctx context.Context, arg ListClientsByFullNameParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsByFullName,
 		arg.CommercialID,
-		arg.Q,
 		arg.AfterFullName,
 		arg.AfterID,
 		arg.RowLimit,
@@ -258,19 +242,14 @@ func (q *Queries) ListClientsByFullName(ctx context.Context, arg ListClientsByFu
 const listClientsByLastContactDesc = `-- name: ListClientsByLastContactDesc :many
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE ($1::uuid IS NULL OR commercial_id = $1)
-  AND ($2::text IS NULL
-       OR full_name ILIKE '%' || $2 || '%'
-       OR company_name ILIKE '%' || $2 || '%'
-       OR email ILIKE '%' || $2 || '%')
-  AND ($3::timestamptz IS NULL
-       OR ((last_contact_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
+  AND ($2::timestamptz IS NULL
+       OR ((last_contact_at, id) <= ($2::timestamptz, $3::uuid) AND id <> $3::uuid))
 ORDER BY last_contact_at DESC, id DESC
-LIMIT $5
+LIMIT $4
 `
 
 type ListClientsByLastContactDescParams struct {
 	CommercialID       *uuid.UUID
-	Q                  *string
 	AfterLastContactAt *time.Time
 	AfterID            uuid.UUID
 	RowLimit           int32
@@ -279,7 +258,6 @@ type ListClientsByLastContactDescParams struct {
 func (q *Queries) ListClientsByLastContactDesc(ctx context.Context, arg ListClientsByLastContactDescParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsByLastContactDesc,
 		arg.CommercialID,
-		arg.Q,
 		arg.AfterLastContactAt,
 		arg.AfterID,
 		arg.RowLimit,
@@ -304,6 +282,575 @@ func (q *Queries) ListClientsByLastContactDesc(ctx context.Context, arg ListClie
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingAllByCompanyName = `-- name: ListClientsMatchingAllByCompanyName :many
+WITH matches AS MATERIALIZED (
+    SELECT id, company_name FROM clients
+    WHERE search LIKE '%' || lower($2::text) || '%'
+      AND ($3::uuid IS NULL OR commercial_id = $3)
+      AND ($4::text IS NULL
+           OR ((company_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
+)
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY company_name, id LIMIT $1)
+ORDER BY company_name, id
+`
+
+type ListClientsMatchingAllByCompanyNameParams struct {
+	RowLimit         int32
+	Q                string
+	CommercialID     *uuid.UUID
+	AfterCompanyName *string
+	AfterID          uuid.UUID
+}
+
+func (q *Queries) ListClientsMatchingAllByCompanyName(ctx context.Context, arg ListClientsMatchingAllByCompanyNameParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingAllByCompanyName,
+		arg.RowLimit,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterCompanyName,
+		arg.AfterID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingAllByCreatedDesc = `-- name: ListClientsMatchingAllByCreatedDesc :many
+WITH matches AS MATERIALIZED (
+    SELECT id, created_at FROM clients
+    WHERE search LIKE '%' || lower($2::text) || '%'
+      AND ($3::uuid IS NULL OR commercial_id = $3)
+      AND ($4::timestamptz IS NULL
+           OR ((created_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
+)
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY created_at DESC, id DESC LIMIT $1)
+ORDER BY created_at DESC, id DESC
+`
+
+type ListClientsMatchingAllByCreatedDescParams struct {
+	RowLimit       int32
+	Q              string
+	CommercialID   *uuid.UUID
+	AfterCreatedAt *time.Time
+	AfterID        uuid.UUID
+}
+
+func (q *Queries) ListClientsMatchingAllByCreatedDesc(ctx context.Context, arg ListClientsMatchingAllByCreatedDescParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingAllByCreatedDesc,
+		arg.RowLimit,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingAllByFullName = `-- name: ListClientsMatchingAllByFullName :many
+WITH matches AS MATERIALIZED (
+    SELECT id, full_name FROM clients
+    WHERE search LIKE '%' || lower($2::text) || '%'
+      AND ($3::uuid IS NULL OR commercial_id = $3)
+      AND ($4::text IS NULL
+           OR ((full_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
+)
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY full_name, id LIMIT $1)
+ORDER BY full_name, id
+`
+
+type ListClientsMatchingAllByFullNameParams struct {
+	RowLimit      int32
+	Q             string
+	CommercialID  *uuid.UUID
+	AfterFullName *string
+	AfterID       uuid.UUID
+}
+
+func (q *Queries) ListClientsMatchingAllByFullName(ctx context.Context, arg ListClientsMatchingAllByFullNameParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingAllByFullName,
+		arg.RowLimit,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterFullName,
+		arg.AfterID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingAllByLastContactDesc = `-- name: ListClientsMatchingAllByLastContactDesc :many
+WITH matches AS MATERIALIZED (
+    SELECT id, last_contact_at FROM clients
+    WHERE search LIKE '%' || lower($2::text) || '%'
+      AND ($3::uuid IS NULL OR commercial_id = $3)
+      AND ($4::timestamptz IS NULL
+           OR ((last_contact_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
+)
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY last_contact_at DESC, id DESC LIMIT $1)
+ORDER BY last_contact_at DESC, id DESC
+`
+
+type ListClientsMatchingAllByLastContactDescParams struct {
+	RowLimit           int32
+	Q                  string
+	CommercialID       *uuid.UUID
+	AfterLastContactAt *time.Time
+	AfterID            uuid.UUID
+}
+
+func (q *Queries) ListClientsMatchingAllByLastContactDesc(ctx context.Context, arg ListClientsMatchingAllByLastContactDescParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingAllByLastContactDesc,
+		arg.RowLimit,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterLastContactAt,
+		arg.AfterID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingByCompanyName = `-- name: ListClientsMatchingByCompanyName :many
+SELECT d.id, d.full_name, d.email, d.phone, d.company_name, d.commercial_id, d.commercial_full_name, d.first_contact_at, d.last_contact_at, d.version, d.created_at, d.updated_at, c.position, c.matched
+FROM (
+    SELECT w.id, w.company_name, w.position, (w.search LIKE '%' || lower($1::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, company_name, search, row_number() OVER (ORDER BY company_name, id) AS position
+        FROM clients
+        WHERE ($2::uuid IS NULL OR commercial_id = $2)
+          AND ($3::text IS NULL
+               OR ((company_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
+        ORDER BY company_name, id
+        LIMIT $5
+    ) w
+    WHERE w.search LIKE '%' || lower($1::text) || '%' OR w.position = $5
+    ORDER BY w.company_name, w.id
+    LIMIT $6
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.company_name, c.id
+`
+
+type ListClientsMatchingByCompanyNameParams struct {
+	Q                string
+	CommercialID     *uuid.UUID
+	AfterCompanyName *string
+	AfterID          uuid.UUID
+	ScanLimit        int32
+	RowLimit         int32
+}
+
+type ListClientsMatchingByCompanyNameRow struct {
+	ClientDetail ClientDetail
+	Position     int64
+	Matched      bool
+}
+
+func (q *Queries) ListClientsMatchingByCompanyName(ctx context.Context, arg ListClientsMatchingByCompanyNameParams) ([]ListClientsMatchingByCompanyNameRow, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingByCompanyName,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterCompanyName,
+		arg.AfterID,
+		arg.ScanLimit,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListClientsMatchingByCompanyNameRow{}
+	for rows.Next() {
+		var i ListClientsMatchingByCompanyNameRow
+		if err := rows.Scan(
+			&i.ClientDetail.ID,
+			&i.ClientDetail.FullName,
+			&i.ClientDetail.Email,
+			&i.ClientDetail.Phone,
+			&i.ClientDetail.CompanyName,
+			&i.ClientDetail.CommercialID,
+			&i.ClientDetail.CommercialFullName,
+			&i.ClientDetail.FirstContactAt,
+			&i.ClientDetail.LastContactAt,
+			&i.ClientDetail.Version,
+			&i.ClientDetail.CreatedAt,
+			&i.ClientDetail.UpdatedAt,
+			&i.Position,
+			&i.Matched,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingByCreatedDesc = `-- name: ListClientsMatchingByCreatedDesc :many
+
+SELECT d.id, d.full_name, d.email, d.phone, d.company_name, d.commercial_id, d.commercial_full_name, d.first_contact_at, d.last_contact_at, d.version, d.created_at, d.updated_at, c.position, c.matched
+FROM (
+    SELECT w.id, w.created_at, w.position, (w.search LIKE '%' || lower($1::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, created_at, search, row_number() OVER (ORDER BY created_at DESC, id DESC) AS position
+        FROM clients
+        WHERE ($2::uuid IS NULL OR commercial_id = $2)
+          AND ($3::timestamptz IS NULL
+               OR ((created_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $5
+    ) w
+    WHERE w.search LIKE '%' || lower($1::text) || '%' OR w.position = $5
+    ORDER BY w.created_at DESC, w.id DESC
+    LIMIT $6
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.created_at DESC, c.id DESC
+`
+
+type ListClientsMatchingByCreatedDescParams struct {
+	Q              string
+	CommercialID   *uuid.UUID
+	AfterCreatedAt *time.Time
+	AfterID        uuid.UUID
+	ScanLimit      int32
+	RowLimit       int32
+}
+
+type ListClientsMatchingByCreatedDescRow struct {
+	ClientDetail ClientDetail
+	Position     int64
+	Matched      bool
+}
+
+// The lists with q (a term escaped for LIKE) take up to two steps, because
+// neither way to a page is fast for every term. Reading the list's index in
+// order and testing each row is fast when matches are common among the
+// rows read, and reads the whole table when they are rare or lie far from
+// the cursor; reading every match through the trigram index and sorting
+// them is fast when matches are few, and slow when they are thousands.
+// PostgreSQL picks one from estimates that do not see where the matches
+// lie in the order. So the service first tests the next @scan_limit rows
+// in order (ListClientsMatchingBy*, an index-only read: the indexes carry
+// the search text), which is the page when it finds a page of matches or
+// reaches the end of the list; only otherwise does it read every match
+// (ListClientsMatchingAllBy*, through the trigram index).
+//
+// The first step returns its matches and, when it gets that far, the last
+// row it may read (position = @scan_limit, matched or not): that row tells
+// the service that the list goes on past what was tested.
+func (q *Queries) ListClientsMatchingByCreatedDesc(ctx context.Context, arg ListClientsMatchingByCreatedDescParams) ([]ListClientsMatchingByCreatedDescRow, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingByCreatedDesc,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.ScanLimit,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListClientsMatchingByCreatedDescRow{}
+	for rows.Next() {
+		var i ListClientsMatchingByCreatedDescRow
+		if err := rows.Scan(
+			&i.ClientDetail.ID,
+			&i.ClientDetail.FullName,
+			&i.ClientDetail.Email,
+			&i.ClientDetail.Phone,
+			&i.ClientDetail.CompanyName,
+			&i.ClientDetail.CommercialID,
+			&i.ClientDetail.CommercialFullName,
+			&i.ClientDetail.FirstContactAt,
+			&i.ClientDetail.LastContactAt,
+			&i.ClientDetail.Version,
+			&i.ClientDetail.CreatedAt,
+			&i.ClientDetail.UpdatedAt,
+			&i.Position,
+			&i.Matched,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingByFullName = `-- name: ListClientsMatchingByFullName :many
+SELECT d.id, d.full_name, d.email, d.phone, d.company_name, d.commercial_id, d.commercial_full_name, d.first_contact_at, d.last_contact_at, d.version, d.created_at, d.updated_at, c.position, c.matched
+FROM (
+    SELECT w.id, w.full_name, w.position, (w.search LIKE '%' || lower($1::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, full_name, search, row_number() OVER (ORDER BY full_name, id) AS position
+        FROM clients
+        WHERE ($2::uuid IS NULL OR commercial_id = $2)
+          AND ($3::text IS NULL
+               OR ((full_name, id) >= ($3::text, $4::uuid) AND id <> $4::uuid))
+        ORDER BY full_name, id
+        LIMIT $5
+    ) w
+    WHERE w.search LIKE '%' || lower($1::text) || '%' OR w.position = $5
+    ORDER BY w.full_name, w.id
+    LIMIT $6
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.full_name, c.id
+`
+
+type ListClientsMatchingByFullNameParams struct {
+	Q             string
+	CommercialID  *uuid.UUID
+	AfterFullName *string
+	AfterID       uuid.UUID
+	ScanLimit     int32
+	RowLimit      int32
+}
+
+type ListClientsMatchingByFullNameRow struct {
+	ClientDetail ClientDetail
+	Position     int64
+	Matched      bool
+}
+
+func (q *Queries) ListClientsMatchingByFullName(ctx context.Context, arg ListClientsMatchingByFullNameParams) ([]ListClientsMatchingByFullNameRow, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingByFullName,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterFullName,
+		arg.AfterID,
+		arg.ScanLimit,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListClientsMatchingByFullNameRow{}
+	for rows.Next() {
+		var i ListClientsMatchingByFullNameRow
+		if err := rows.Scan(
+			&i.ClientDetail.ID,
+			&i.ClientDetail.FullName,
+			&i.ClientDetail.Email,
+			&i.ClientDetail.Phone,
+			&i.ClientDetail.CompanyName,
+			&i.ClientDetail.CommercialID,
+			&i.ClientDetail.CommercialFullName,
+			&i.ClientDetail.FirstContactAt,
+			&i.ClientDetail.LastContactAt,
+			&i.ClientDetail.Version,
+			&i.ClientDetail.CreatedAt,
+			&i.ClientDetail.UpdatedAt,
+			&i.Position,
+			&i.Matched,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsMatchingByLastContactDesc = `-- name: ListClientsMatchingByLastContactDesc :many
+SELECT d.id, d.full_name, d.email, d.phone, d.company_name, d.commercial_id, d.commercial_full_name, d.first_contact_at, d.last_contact_at, d.version, d.created_at, d.updated_at, c.position, c.matched
+FROM (
+    SELECT w.id, w.last_contact_at, w.position, (w.search LIKE '%' || lower($1::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, last_contact_at, search, row_number() OVER (ORDER BY last_contact_at DESC, id DESC) AS position
+        FROM clients
+        WHERE ($2::uuid IS NULL OR commercial_id = $2)
+          AND ($3::timestamptz IS NULL
+               OR ((last_contact_at, id) <= ($3::timestamptz, $4::uuid) AND id <> $4::uuid))
+        ORDER BY last_contact_at DESC, id DESC
+        LIMIT $5
+    ) w
+    WHERE w.search LIKE '%' || lower($1::text) || '%' OR w.position = $5
+    ORDER BY w.last_contact_at DESC, w.id DESC
+    LIMIT $6
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.last_contact_at DESC, c.id DESC
+`
+
+type ListClientsMatchingByLastContactDescParams struct {
+	Q                  string
+	CommercialID       *uuid.UUID
+	AfterLastContactAt *time.Time
+	AfterID            uuid.UUID
+	ScanLimit          int32
+	RowLimit           int32
+}
+
+type ListClientsMatchingByLastContactDescRow struct {
+	ClientDetail ClientDetail
+	Position     int64
+	Matched      bool
+}
+
+func (q *Queries) ListClientsMatchingByLastContactDesc(ctx context.Context, arg ListClientsMatchingByLastContactDescParams) ([]ListClientsMatchingByLastContactDescRow, error) {
+	rows, err := q.db.Query(ctx, listClientsMatchingByLastContactDesc,
+		arg.Q,
+		arg.CommercialID,
+		arg.AfterLastContactAt,
+		arg.AfterID,
+		arg.ScanLimit,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListClientsMatchingByLastContactDescRow{}
+	for rows.Next() {
+		var i ListClientsMatchingByLastContactDescRow
+		if err := rows.Scan(
+			&i.ClientDetail.ID,
+			&i.ClientDetail.FullName,
+			&i.ClientDetail.Email,
+			&i.ClientDetail.Phone,
+			&i.ClientDetail.CompanyName,
+			&i.ClientDetail.CommercialID,
+			&i.ClientDetail.CommercialFullName,
+			&i.ClientDetail.FirstContactAt,
+			&i.ClientDetail.LastContactAt,
+			&i.ClientDetail.Version,
+			&i.ClientDetail.CreatedAt,
+			&i.ClientDetail.UpdatedAt,
+			&i.Position,
+			&i.Matched,
 		); err != nil {
 			return nil, err
 		}

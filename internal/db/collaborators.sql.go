@@ -31,7 +31,7 @@ INSERT INTO collaborators (
     $1, $2, $3, $4, $5, $6,
     $7, $8, $8
 )
-RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at
+RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search
 `
 
 type CreateCollaboratorParams struct {
@@ -71,12 +71,13 @@ func (q *Queries) CreateCollaborator(ctx context.Context, arg CreateCollaborator
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }
 
 const getCollaborator = `-- name: GetCollaborator :one
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators WHERE id = $1
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators WHERE id = $1
 `
 
 func (q *Queries) GetCollaborator(ctx context.Context, id uuid.UUID) (Collaborator, error) {
@@ -96,12 +97,13 @@ func (q *Queries) GetCollaborator(ctx context.Context, id uuid.UUID) (Collaborat
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }
 
 const getCollaboratorByLogin = `-- name: GetCollaboratorByLogin :one
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators
 WHERE lower(username) = lower($1) OR lower(email) = lower($1)
 ORDER BY lower(username) = lower($1) DESC
 LIMIT 1
@@ -125,12 +127,13 @@ func (q *Queries) GetCollaboratorByLogin(ctx context.Context, login string) (Col
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }
 
 const getCollaboratorForUpdate = `-- name: GetCollaboratorForUpdate :one
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators WHERE id = $1 FOR UPDATE
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetCollaboratorForUpdate(ctx context.Context, id uuid.UUID) (Collaborator, error) {
@@ -150,21 +153,17 @@ func (q *Queries) GetCollaboratorForUpdate(ctx context.Context, id uuid.UUID) (C
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }
 
 const listCollaboratorsByCreatedDesc = `-- name: ListCollaboratorsByCreatedDesc :many
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators
 WHERE deleted_at IS NULL
   AND ($1::text IS NULL OR department = $1)
   AND ($2::boolean IS NULL OR is_active = $2)
-  AND ($3::text IS NULL
-       OR first_name ILIKE '%' || $3 || '%'
-       OR last_name ILIKE '%' || $3 || '%'
-       OR (first_name || ' ' || last_name) ILIKE '%' || $3 || '%'
-       OR email ILIKE '%' || $3 || '%'
-       OR username ILIKE '%' || $3 || '%')
+  AND ($3::text IS NULL OR search LIKE '%' || lower($3) || '%')
   AND ($4::timestamptz IS NULL
        OR ((created_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
 ORDER BY created_at DESC, id DESC
@@ -210,6 +209,7 @@ func (q *Queries) ListCollaboratorsByCreatedDesc(ctx context.Context, arg ListCo
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Search,
 		); err != nil {
 			return nil, err
 		}
@@ -222,16 +222,11 @@ func (q *Queries) ListCollaboratorsByCreatedDesc(ctx context.Context, arg ListCo
 }
 
 const listCollaboratorsByLastName = `-- name: ListCollaboratorsByLastName :many
-SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at FROM collaborators
+SELECT id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search FROM collaborators
 WHERE deleted_at IS NULL
   AND ($1::text IS NULL OR department = $1)
   AND ($2::boolean IS NULL OR is_active = $2)
-  AND ($3::text IS NULL
-       OR first_name ILIKE '%' || $3 || '%'
-       OR last_name ILIKE '%' || $3 || '%'
-       OR (first_name || ' ' || last_name) ILIKE '%' || $3 || '%'
-       OR email ILIKE '%' || $3 || '%'
-       OR username ILIKE '%' || $3 || '%')
+  AND ($3::text IS NULL OR search LIKE '%' || lower($3) || '%')
   AND ($4::text IS NULL
        OR ((last_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
 ORDER BY last_name, id
@@ -277,6 +272,7 @@ func (q *Queries) ListCollaboratorsByLastName(ctx context.Context, arg ListColla
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Search,
 		); err != nil {
 			return nil, err
 		}
@@ -377,7 +373,7 @@ UPDATE collaborators SET
     version = version + 1,
     updated_at = $10
 WHERE id = $11
-RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at
+RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search
 `
 
 type UpdateCollaboratorParams struct {
@@ -423,6 +419,7 @@ func (q *Queries) UpdateCollaborator(ctx context.Context, arg UpdateCollaborator
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }

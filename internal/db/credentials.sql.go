@@ -18,7 +18,7 @@ UPDATE collaborators SET
     version = version + 1,
     updated_at = $2
 WHERE id = $3
-RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at
+RETURNING id, employee_number, first_name, last_name, email, username, department, password_hash, is_active, deleted_at, version, created_at, updated_at, search
 `
 
 type SetCollaboratorPasswordParams struct {
@@ -44,6 +44,7 @@ func (q *Queries) SetCollaboratorPassword(ctx context.Context, arg SetCollaborat
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Search,
 	)
 	return i, err
 }

@@ -58,6 +58,7 @@ type Client struct {
 	Version        int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Search         string
 }
 
 type ClientDetail struct {
@@ -89,6 +90,7 @@ type Collaborator struct {
 	Version        int32
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Search         string
 }
 
 type Contract struct {

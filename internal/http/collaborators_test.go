@@ -386,6 +386,14 @@ func TestListCollaborators(t *testing.T) {
 	if got := collect("&q=CHAR", 2); !slices.Equal(got, []string{"charlie"}) {
 		t.Fatalf("q: %v", got)
 	}
+	// The full name is searched as one ("first last"); no match spans two
+	// fields.
+	if got := collect("&q=mber+char", 2); !slices.Equal(got, []string{"charlie"}) {
+		t.Fatalf("q across first and last name: %v", got)
+	}
+	if got := collect("&q=charlie+charlie", 2); len(got) != 0 {
+		t.Fatalf("q across fields: %v", got)
+	}
 	if got := collect("&q=%25", 2); len(got) != 0 {
 		t.Fatalf("q=%% matched %v: wildcards must be literal", got)
 	}

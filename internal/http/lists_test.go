@@ -128,6 +128,8 @@ func TestClientSearch(t *testing.T) {
 	cases := map[string][]string{
 		"KEVIN": {kevin}, "startup": {kevin}, "gmail": {john}, "o": {john, jane, kevin},
 		"100%": {john}, "%": {john}, "_": {jane}, "zzz": {},
+		// No match spans two fields (name and company, company and email).
+		"startup.io": {kevin}, "casey cool": {}, "llc kevin": {},
 	}
 	for q, want := range cases {
 		body := expect(t, api.Get("/v1/clients?sort=full_name&q="+url.QueryEscape(q), bill), 200)

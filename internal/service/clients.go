@@ -233,6 +233,13 @@ type ListClientsInput struct {
 // Sorts of the client list, the default first.
 var clientSorts = []string{"-created_at", "full_name", "company_name", "-last_contact_at"}
 
+// searchScanRows is how many rows in the list's order, per row of the
+// page, a search tests before it reads every match through the trigram
+// index instead: a page is then found that way when at least 1 row in 200
+// matches after the cursor, and the trigram index is asked when matches
+// are rarer there (so they are few overall, or lie elsewhere in the order).
+const searchScanRows = 200
+
 // List pages through clients.
 func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput) (Page[Client], error) {
 	commercial := in.Commercial
@@ -240,13 +247,11 @@ func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput)
 	if err != nil {
 		return Page[Client]{}, err
 	}
-	q := optional(likePattern(in.Q))
 	var afterID uuid.UUID
 	var afterKey *string
 	if lq.after != nil {
 		afterID, afterKey = lq.after.ID, &lq.after.Key
 	}
-	var rows []db.ClientDetail
 	var afterTime *time.Time
 	switch lq.sort {
 	case "-created_at", "-last_contact_at":
@@ -254,19 +259,11 @@ func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput)
 			return Page[Client]{}, err
 		}
 	}
-	switch lq.sort {
-	case "-created_at":
-		rows, err = s.Store.ListClientsByCreatedDesc(ctx, db.ListClientsByCreatedDescParams{
-			CommercialID: commercial, Q: q, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: lq.fetchLimit()})
-	case "full_name":
-		rows, err = s.Store.ListClientsByFullName(ctx, db.ListClientsByFullNameParams{
-			CommercialID: commercial, Q: q, AfterFullName: afterKey, AfterID: afterID, RowLimit: lq.fetchLimit()})
-	case "company_name":
-		rows, err = s.Store.ListClientsByCompanyName(ctx, db.ListClientsByCompanyNameParams{
-			CommercialID: commercial, Q: q, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: lq.fetchLimit()})
-	case "-last_contact_at":
-		rows, err = s.Store.ListClientsByLastContactDesc(ctx, db.ListClientsByLastContactDescParams{
-			CommercialID: commercial, Q: q, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: lq.fetchLimit()})
+	var rows []db.ClientDetail
+	if in.Q == "" {
+		rows, err = s.listAll(ctx, lq, commercial, afterKey, afterTime, afterID)
+	} else {
+		rows, err = s.search(ctx, lq, commercial, likePattern(in.Q), afterKey, afterTime, afterID)
 	}
 	if err != nil {
 		return Page[Client]{}, fromDB(err)
@@ -282,4 +279,96 @@ func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput)
 		}
 		return formatInstant(r.CreatedAt), r.ID
 	}), nil
+}
+
+func (s *ClientService) listAll(ctx context.Context, lq listQuery, commercial *uuid.UUID, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
+	limit := lq.fetchLimit()
+	switch lq.sort {
+	case "full_name":
+		return s.Store.ListClientsByFullName(ctx, db.ListClientsByFullNameParams{
+			CommercialID: commercial, AfterFullName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "company_name":
+		return s.Store.ListClientsByCompanyName(ctx, db.ListClientsByCompanyNameParams{
+			CommercialID: commercial, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "-last_contact_at":
+		return s.Store.ListClientsByLastContactDesc(ctx, db.ListClientsByLastContactDescParams{
+			CommercialID: commercial, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: limit})
+	}
+	return s.Store.ListClientsByCreatedDesc(ctx, db.ListClientsByCreatedDescParams{
+		CommercialID: commercial, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: limit})
+}
+
+// search finds the page among the next rows in order when they hold it,
+// else through the trigram index (see sql/queries/clients.sql).
+func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uuid.UUID, pattern string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
+	limit := lq.fetchLimit()
+	scan := limit * searchScanRows
+	var w walk
+	var err error
+	switch lq.sort {
+	case "full_name":
+		var rows []db.ListClientsMatchingByFullNameRow
+		rows, err = s.Store.ListClientsMatchingByFullName(ctx, db.ListClientsMatchingByFullNameParams{
+			CommercialID: commercial, Q: pattern, AfterFullName: afterKey, AfterID: afterID, ScanLimit: scan, RowLimit: limit})
+		for _, r := range rows {
+			w.add(r.ClientDetail, r.Position, r.Matched)
+		}
+	case "company_name":
+		var rows []db.ListClientsMatchingByCompanyNameRow
+		rows, err = s.Store.ListClientsMatchingByCompanyName(ctx, db.ListClientsMatchingByCompanyNameParams{
+			CommercialID: commercial, Q: pattern, AfterCompanyName: afterKey, AfterID: afterID, ScanLimit: scan, RowLimit: limit})
+		for _, r := range rows {
+			w.add(r.ClientDetail, r.Position, r.Matched)
+		}
+	case "-last_contact_at":
+		var rows []db.ListClientsMatchingByLastContactDescRow
+		rows, err = s.Store.ListClientsMatchingByLastContactDesc(ctx, db.ListClientsMatchingByLastContactDescParams{
+			CommercialID: commercial, Q: pattern, AfterLastContactAt: afterTime, AfterID: afterID, ScanLimit: scan, RowLimit: limit})
+		for _, r := range rows {
+			w.add(r.ClientDetail, r.Position, r.Matched)
+		}
+	default:
+		var rows []db.ListClientsMatchingByCreatedDescRow
+		rows, err = s.Store.ListClientsMatchingByCreatedDesc(ctx, db.ListClientsMatchingByCreatedDescParams{
+			CommercialID: commercial, Q: pattern, AfterCreatedAt: afterTime, AfterID: afterID, ScanLimit: scan, RowLimit: limit})
+		for _, r := range rows {
+			w.add(r.ClientDetail, r.Position, r.Matched)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The matches among the rows tested are the first ones after the
+	// cursor: they are the page when they fill it, or when the list ends
+	// within the rows tested (its last possible row did not come back).
+	if len(w.matches) == int(limit) || w.last < int64(scan) {
+		return w.matches, nil
+	}
+	switch lq.sort {
+	case "full_name":
+		return s.Store.ListClientsMatchingAllByFullName(ctx, db.ListClientsMatchingAllByFullNameParams{
+			CommercialID: commercial, Q: pattern, AfterFullName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "company_name":
+		return s.Store.ListClientsMatchingAllByCompanyName(ctx, db.ListClientsMatchingAllByCompanyNameParams{
+			CommercialID: commercial, Q: pattern, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "-last_contact_at":
+		return s.Store.ListClientsMatchingAllByLastContactDesc(ctx, db.ListClientsMatchingAllByLastContactDescParams{
+			CommercialID: commercial, Q: pattern, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: limit})
+	}
+	return s.Store.ListClientsMatchingAllByCreatedDesc(ctx, db.ListClientsMatchingAllByCreatedDescParams{
+		CommercialID: commercial, Q: pattern, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: limit})
+}
+
+// walk is what the first step of a search returned: its matches, and the
+// position of its last row in the order (the bound when it got that far).
+type walk struct {
+	matches []db.ClientDetail
+	last    int64
+}
+
+func (w *walk) add(r db.ClientDetail, position int64, matched bool) {
+	if matched {
+		w.matches = append(w.matches, r)
+	}
+	w.last = position
 }

@@ -30,13 +30,11 @@ UPDATE clients SET
     updated_at = @now
 WHERE id = @id;
 
+-- The lists without q: an index range read in the list's order.
+
 -- name: ListClientsByCreatedDesc :many
 SELECT * FROM client_details
 WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
-  AND (sqlc.narg(q)::text IS NULL
-       OR full_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR company_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY created_at DESC, id DESC
@@ -45,10 +43,6 @@ LIMIT @row_limit;
 -- name: ListClientsByFullName :many
 SELECT * FROM client_details
 WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
-  AND (sqlc.narg(q)::text IS NULL
-       OR full_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR company_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_full_name)::text IS NULL
        OR ((full_name, id) >= (sqlc.narg(after_full_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY full_name, id
@@ -57,10 +51,6 @@ LIMIT @row_limit;
 -- name: ListClientsByCompanyName :many
 SELECT * FROM client_details
 WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
-  AND (sqlc.narg(q)::text IS NULL
-       OR full_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR company_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_company_name)::text IS NULL
        OR ((company_name, id) >= (sqlc.narg(after_company_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY company_name, id
@@ -69,11 +59,152 @@ LIMIT @row_limit;
 -- name: ListClientsByLastContactDesc :many
 SELECT * FROM client_details
 WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
-  AND (sqlc.narg(q)::text IS NULL
-       OR full_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR company_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%')
   AND (sqlc.narg(after_last_contact_at)::timestamptz IS NULL
        OR ((last_contact_at, id) <= (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY last_contact_at DESC, id DESC
 LIMIT @row_limit;
+
+-- The lists with q (a term escaped for LIKE) take up to two steps, because
+-- neither way to a page is fast for every term. Reading the list's index in
+-- order and testing each row is fast when matches are common among the
+-- rows read, and reads the whole table when they are rare or lie far from
+-- the cursor; reading every match through the trigram index and sorting
+-- them is fast when matches are few, and slow when they are thousands.
+-- PostgreSQL picks one from estimates that do not see where the matches
+-- lie in the order. So the service first tests the next @scan_limit rows
+-- in order (ListClientsMatchingBy*, an index-only read: the indexes carry
+-- the search text), which is the page when it finds a page of matches or
+-- reaches the end of the list; only otherwise does it read every match
+-- (ListClientsMatchingAllBy*, through the trigram index).
+--
+-- The first step returns its matches and, when it gets that far, the last
+-- row it may read (position = @scan_limit, matched or not): that row tells
+-- the service that the list goes on past what was tested.
+
+-- name: ListClientsMatchingByCreatedDesc :many
+SELECT sqlc.embed(d), c.position, c.matched
+FROM (
+    SELECT w.id, w.created_at, w.position, (w.search LIKE '%' || lower(@q::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, created_at, search, row_number() OVER (ORDER BY created_at DESC, id DESC) AS position
+        FROM clients
+        WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+          AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+               OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT @scan_limit
+    ) w
+    WHERE w.search LIKE '%' || lower(@q::text) || '%' OR w.position = @scan_limit
+    ORDER BY w.created_at DESC, w.id DESC
+    LIMIT @row_limit
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.created_at DESC, c.id DESC;
+
+-- name: ListClientsMatchingAllByCreatedDesc :many
+WITH matches AS MATERIALIZED (
+    SELECT id, created_at FROM clients
+    WHERE search LIKE '%' || lower(@q::text) || '%'
+      AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+      AND (sqlc.narg(after_created_at)::timestamptz IS NULL
+           OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
+)
+SELECT * FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY created_at DESC, id DESC LIMIT @row_limit)
+ORDER BY created_at DESC, id DESC;
+
+-- name: ListClientsMatchingByFullName :many
+SELECT sqlc.embed(d), c.position, c.matched
+FROM (
+    SELECT w.id, w.full_name, w.position, (w.search LIKE '%' || lower(@q::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, full_name, search, row_number() OVER (ORDER BY full_name, id) AS position
+        FROM clients
+        WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+          AND (sqlc.narg(after_full_name)::text IS NULL
+               OR ((full_name, id) >= (sqlc.narg(after_full_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
+        ORDER BY full_name, id
+        LIMIT @scan_limit
+    ) w
+    WHERE w.search LIKE '%' || lower(@q::text) || '%' OR w.position = @scan_limit
+    ORDER BY w.full_name, w.id
+    LIMIT @row_limit
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.full_name, c.id;
+
+-- name: ListClientsMatchingAllByFullName :many
+WITH matches AS MATERIALIZED (
+    SELECT id, full_name FROM clients
+    WHERE search LIKE '%' || lower(@q::text) || '%'
+      AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+      AND (sqlc.narg(after_full_name)::text IS NULL
+           OR ((full_name, id) >= (sqlc.narg(after_full_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
+)
+SELECT * FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY full_name, id LIMIT @row_limit)
+ORDER BY full_name, id;
+
+-- name: ListClientsMatchingByCompanyName :many
+SELECT sqlc.embed(d), c.position, c.matched
+FROM (
+    SELECT w.id, w.company_name, w.position, (w.search LIKE '%' || lower(@q::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, company_name, search, row_number() OVER (ORDER BY company_name, id) AS position
+        FROM clients
+        WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+          AND (sqlc.narg(after_company_name)::text IS NULL
+               OR ((company_name, id) >= (sqlc.narg(after_company_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
+        ORDER BY company_name, id
+        LIMIT @scan_limit
+    ) w
+    WHERE w.search LIKE '%' || lower(@q::text) || '%' OR w.position = @scan_limit
+    ORDER BY w.company_name, w.id
+    LIMIT @row_limit
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.company_name, c.id;
+
+-- name: ListClientsMatchingAllByCompanyName :many
+WITH matches AS MATERIALIZED (
+    SELECT id, company_name FROM clients
+    WHERE search LIKE '%' || lower(@q::text) || '%'
+      AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+      AND (sqlc.narg(after_company_name)::text IS NULL
+           OR ((company_name, id) >= (sqlc.narg(after_company_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
+)
+SELECT * FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY company_name, id LIMIT @row_limit)
+ORDER BY company_name, id;
+
+-- name: ListClientsMatchingByLastContactDesc :many
+SELECT sqlc.embed(d), c.position, c.matched
+FROM (
+    SELECT w.id, w.last_contact_at, w.position, (w.search LIKE '%' || lower(@q::text) || '%')::boolean AS matched
+    FROM (
+        SELECT id, last_contact_at, search, row_number() OVER (ORDER BY last_contact_at DESC, id DESC) AS position
+        FROM clients
+        WHERE (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+          AND (sqlc.narg(after_last_contact_at)::timestamptz IS NULL
+               OR ((last_contact_at, id) <= (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
+        ORDER BY last_contact_at DESC, id DESC
+        LIMIT @scan_limit
+    ) w
+    WHERE w.search LIKE '%' || lower(@q::text) || '%' OR w.position = @scan_limit
+    ORDER BY w.last_contact_at DESC, w.id DESC
+    LIMIT @row_limit
+) c
+JOIN client_details d ON d.id = c.id
+ORDER BY c.last_contact_at DESC, c.id DESC;
+
+-- name: ListClientsMatchingAllByLastContactDesc :many
+WITH matches AS MATERIALIZED (
+    SELECT id, last_contact_at FROM clients
+    WHERE search LIKE '%' || lower(@q::text) || '%'
+      AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
+      AND (sqlc.narg(after_last_contact_at)::timestamptz IS NULL
+           OR ((last_contact_at, id) <= (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
+)
+SELECT * FROM client_details
+WHERE id IN (SELECT id FROM matches ORDER BY last_contact_at DESC, id DESC LIMIT @row_limit)
+ORDER BY last_contact_at DESC, id DESC;

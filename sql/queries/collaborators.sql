@@ -53,12 +53,7 @@ SELECT * FROM collaborators
 WHERE deleted_at IS NULL
   AND (sqlc.narg(department)::text IS NULL OR department = sqlc.narg(department))
   AND (sqlc.narg(active)::boolean IS NULL OR is_active = sqlc.narg(active))
-  AND (sqlc.narg(q)::text IS NULL
-       OR first_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR last_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR (first_name || ' ' || last_name) ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%'
-       OR username ILIKE '%' || sqlc.narg(q) || '%')
+  AND (sqlc.narg(q)::text IS NULL OR search LIKE '%' || lower(sqlc.narg(q)) || '%')
   AND (sqlc.narg(after_last_name)::text IS NULL
        OR ((last_name, id) >= (sqlc.narg(after_last_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY last_name, id
@@ -69,12 +64,7 @@ SELECT * FROM collaborators
 WHERE deleted_at IS NULL
   AND (sqlc.narg(department)::text IS NULL OR department = sqlc.narg(department))
   AND (sqlc.narg(active)::boolean IS NULL OR is_active = sqlc.narg(active))
-  AND (sqlc.narg(q)::text IS NULL
-       OR first_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR last_name ILIKE '%' || sqlc.narg(q) || '%'
-       OR (first_name || ' ' || last_name) ILIKE '%' || sqlc.narg(q) || '%'
-       OR email ILIKE '%' || sqlc.narg(q) || '%'
-       OR username ILIKE '%' || sqlc.narg(q) || '%')
+  AND (sqlc.narg(q)::text IS NULL OR search LIKE '%' || lower(sqlc.narg(q)) || '%')
   AND (sqlc.narg(after_created_at)::timestamptz IS NULL
        OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
 ORDER BY created_at DESC, id DESC
