@@ -393,15 +393,14 @@ func displayAddr(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// tuneGC runs the collector a quarter as often as Go's default (GOGC=400)
-// under a soft limit of 80 MiB (GOMEMLIMIT), unless the environment sets
-// either: a request allocates some 15 kB of short-lived objects over a
-// live heap of a few MB, so collections, not memory, were the cost.
+// tuneGC runs the collector half as often as Go's default (GOGC=200)
+// unless the environment sets GOGC or GOMEMLIMIT: a request leaves some
+// 15 kB of short-lived objects over a live heap of a few MB, so
+// collections, not memory, were the cost. No memory limit is set by
+// default: a heap that must grow (many held feed readers, a long
+// calendar) should grow rather than collect without end.
 func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(80 << 20)
+	if getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(200)
 	}
 }
