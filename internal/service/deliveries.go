@@ -214,8 +214,18 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 			next := now.Add(wait)
 			p.NextAttemptAt = &next
 		}
-		// Finished first, so that a 410's cancellation below spares this
-		// delivery (gave_up); a delivery cancelled meanwhile stays so.
+		// A 410 takes the webhook's row before the delivery's, in the order
+		// a PATCH of the webhook takes them, so the two cannot deadlock.
+		var disabled *db.Webhook
+		if a.Outcome == webhook.Gone {
+			row, err := q.DisableWebhookGone(ctx, db.DisableWebhookGoneParams{ID: h.ID, Now: now})
+			if err == nil {
+				disabled = &row
+			} else if !errors.Is(err, db.ErrNotFound) { // not found: disabled already
+				return err
+			}
+		}
+		// A delivery cancelled meanwhile stays so.
 		finished, err := q.FinishDeliveryAttempt(ctx, p)
 		if err != nil {
 			return err
@@ -226,20 +236,15 @@ func (s *WebhookService) Attempt(ctx context.Context, args DeliverArgs) error {
 				return err
 			}
 		}
-		if a.Outcome != webhook.Gone {
+		if disabled == nil {
 			return nil
-		}
-		disabled, err := q.DisableWebhookGone(ctx, db.DisableWebhookGoneParams{ID: h.ID, Now: now})
-		if errors.Is(err, db.ErrNotFound) {
-			return nil // disabled already
-		} else if err != nil {
-			return err
 		}
 		gone = true
 		if err := appendAudit(ctx, q, nil, RecordWebhook, h.ID, ActionUpdate,
-			webhookDiff(newDiff(false), toWebhook(h), toWebhook(disabled)), now); err != nil {
+			webhookDiff(newDiff(false), toWebhook(h), toWebhook(*disabled)), now); err != nil {
 			return err
 		}
+		// After the finish, so that this delivery stays gave_up.
 		_, err = q.CancelPendingDeliveries(ctx, db.CancelPendingDeliveriesParams{
 			WebhookID: h.ID, Active: false, Types: []string{}, Now: now})
 		return err
