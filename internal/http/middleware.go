@@ -159,18 +159,26 @@ type RequestRecord struct {
 // context.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return s.authenticateWith(next, func(r *http.Request, token, requestID string) (service.Caller, context.Context, error) {
-		caller, err := s.cfg.Auth.Authenticate(r.Context(), token, requestID)
+		caller, err := s.checkCredential(r.Context(), token, requestID)
 		return caller, r.Context(), err
 	})
 }
 
 // authenticateReading is authenticate for a GET of one record of a kind
 // (see AuthService.AuthenticateAndRead): the {id} of the path, or the
-// caller's own record when byPath is false. The session check and the read
-// share one round trip.
+// caller's own record when byPath is false. The session check (or a
+// personal access token's, for a record the path names) and the read share
+// one round trip.
 func (s *server) authenticateReading(what string, byPath bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return s.authenticateWith(next, func(r *http.Request, token, requestID string) (service.Caller, context.Context, error) {
+			if service.IsPersonalAccessToken(token) {
+				if !byPath { // the token's owner is known only once it is checked
+					caller, err := s.cfg.Tokens.Authenticate(r.Context(), token, requestID)
+					return caller, r.Context(), err
+				}
+				return s.cfg.Tokens.AuthenticateAndRead(r.Context(), token, requestID, what, chi.URLParam(r, "id"))
+			}
 			return s.cfg.Auth.AuthenticateAndRead(r.Context(), token, requestID, what, func(self uuid.UUID) string {
 				if byPath {
 					return chi.URLParam(r, "id")
@@ -199,16 +207,7 @@ func (s *server) authenticateWith(next http.Handler, check func(r *http.Request,
 			return
 		}
 		info := requestInfoFrom(r.Context())
-		// A personal access token is looked up by its digest; an access
-		// token (a JWT) is checked with the session, and with a GET's read.
-		var caller service.Caller
-		var err error
-		ctx := r.Context()
-		if service.IsPersonalAccessToken(token) {
-			caller, err = s.cfg.Tokens.Authenticate(ctx, token, info.id)
-		} else {
-			caller, ctx, err = check(r, token, info.id)
-		}
+		caller, ctx, err := check(r, token, info.id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -255,6 +255,47 @@ func (s *TokenService) Authenticate(ctx context.Context, token, requestID string
 	row, err := s.Store.AuthenticatePersonalAccessToken(ctx, db.AuthenticatePersonalAccessTokenParams{
 		TokenHash: secretDigest(token), Now: now,
 	})
+	return s.callerOf(ctx, row, err, now, requestID)
+}
+
+// AuthenticateAndRead is Authenticate for a request that reads one record
+// by the id its path gives (see AuthService.AuthenticateAndRead): the
+// token's check and that read share one round trip.
+func (s *TokenService) AuthenticateAndRead(ctx context.Context, token, requestID, what, id string) (Caller, context.Context, error) {
+	fetch := fetchers[what]
+	recordID, idErr := ParseID(id)
+	if !wellFormedPersonalAccessToken(token) || idErr != nil || fetch == nil {
+		caller, err := s.Authenticate(ctx, token, requestID)
+		return caller, ctx, err
+	}
+	now := s.now()
+	var row db.AuthenticatePersonalAccessTokenRow
+	var tokenErr error
+	p := &prefetched{what: what, id: recordID}
+	err := s.Store.Together(ctx,
+		func(q *db.Queries) error {
+			row, tokenErr = q.AuthenticatePersonalAccessToken(ctx, db.AuthenticatePersonalAccessTokenParams{
+				TokenHash: secretDigest(token), Now: now,
+			})
+			return tokenErr
+		},
+		func(q *db.Queries) error {
+			p.row, p.err = fetch(ctx, q, recordID)
+			return p.err
+		})
+	if err == nil {
+		err = tokenErr
+	}
+	caller, err := s.callerOf(ctx, row, err, now, requestID)
+	if err != nil {
+		return Caller{}, ctx, err
+	}
+	return caller, context.WithValue(ctx, prefetchKey{}, p), nil
+}
+
+// callerOf is the caller a token's row names, its last use noted at most
+// once a minute.
+func (s *TokenService) callerOf(ctx context.Context, row db.AuthenticatePersonalAccessTokenRow, err error, now time.Time, requestID string) (Caller, error) {
 	if errors.Is(err, db.ErrNotFound) {
 		return Caller{}, errBadPersonalToken
 	}
