@@ -284,22 +284,13 @@ func (a *AuthService) AuthenticateAndRead(ctx context.Context, token, requestID,
 		return caller, ctx, err
 	}
 	var session db.AuthenticateSessionRow
-	var sessionErr error
-	p := &prefetched{what: what, id: recordID}
-	err = a.Store.Together(ctx,
-		func(q *db.Queries) error {
-			session, sessionErr = q.AuthenticateSession(ctx, db.AuthenticateSessionParams{
-				SessionID: sessionID, CollaboratorID: collaboratorID, Now: now,
-			})
-			return sessionErr
-		},
-		func(q *db.Queries) error {
-			p.row, p.err = fetch(ctx, q, recordID)
-			return p.err
+	read, err := checkAndRead(ctx, a.Store, func(q *db.Queries) error {
+		var err error
+		session, err = q.AuthenticateSession(ctx, db.AuthenticateSessionParams{
+			SessionID: sessionID, CollaboratorID: collaboratorID, Now: now,
 		})
-	if err == nil {
-		err = sessionErr
-	}
+		return err
+	}, what, recordID)
 	if errors.Is(err, db.ErrNotFound) {
 		return Caller{}, ctx, errUnauthenticated
 	}
@@ -307,7 +298,7 @@ func (a *AuthService) AuthenticateAndRead(ctx context.Context, token, requestID,
 		return Caller{}, ctx, fromDB(err)
 	}
 	caller := Caller{ID: session.ID, SessionID: sessionID, Permissions: permissionsOf(session.Permissions), RequestID: requestID}
-	return caller, context.WithValue(ctx, prefetchKey{}, p), nil
+	return caller, read, nil
 }
 
 // Logout ends the caller's session: its access and refresh tokens stop

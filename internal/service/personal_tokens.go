@@ -270,27 +270,18 @@ func (s *TokenService) AuthenticateAndRead(ctx context.Context, token, requestID
 	}
 	now := s.now()
 	var row db.AuthenticatePersonalAccessTokenRow
-	var tokenErr error
-	p := &prefetched{what: what, id: recordID}
-	err := s.Store.Together(ctx,
-		func(q *db.Queries) error {
-			row, tokenErr = q.AuthenticatePersonalAccessToken(ctx, db.AuthenticatePersonalAccessTokenParams{
-				TokenHash: secretDigest(token), Now: now,
-			})
-			return tokenErr
-		},
-		func(q *db.Queries) error {
-			p.row, p.err = fetch(ctx, q, recordID)
-			return p.err
+	read, err := checkAndRead(ctx, s.Store, func(q *db.Queries) error {
+		var err error
+		row, err = q.AuthenticatePersonalAccessToken(ctx, db.AuthenticatePersonalAccessTokenParams{
+			TokenHash: secretDigest(token), Now: now,
 		})
-	if err == nil {
-		err = tokenErr
-	}
+		return err
+	}, what, recordID)
 	caller, err := s.callerOf(ctx, row, err, now, requestID)
 	if err != nil {
 		return Caller{}, ctx, err
 	}
-	return caller, context.WithValue(ctx, prefetchKey{}, p), nil
+	return caller, read, nil
 }
 
 // callerOf is the caller a token's row names, its last use noted at most

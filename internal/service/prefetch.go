@@ -47,3 +47,18 @@ func fetchOrPrefetched[R any](ctx context.Context, what string, id uuid.UUID, fe
 	}
 	return fetch(ctx, id)
 }
+
+// checkAndRead sends a credential's check and the read of one record in
+// one round trip. The record waits in the returned context; the error is
+// the check's (or the batch's), the read's own being getRecord's to judge.
+func checkAndRead(ctx context.Context, store *db.Store, check func(q *db.Queries) error, what string, id uuid.UUID) (context.Context, error) {
+	var checkErr error
+	p := &prefetched{what: what, id: id}
+	err := store.Together(ctx,
+		func(q *db.Queries) error { checkErr = check(q); return checkErr },
+		func(q *db.Queries) error { p.row, p.err = fetchers[what](ctx, q, id); return p.err })
+	if err == nil {
+		err = checkErr
+	}
+	return context.WithValue(ctx, prefetchKey{}, p), err
+}
