@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"epicevents/internal/apitest"
 )
@@ -450,5 +451,32 @@ func TestTokenLimitHoldsUnderConcurrentCreations(t *testing.T) {
 	}
 	if n := api.Count(`SELECT count(*) FROM personal_access_tokens`); created != 5 || n != 50 {
 		t.Fatalf("%d creations succeeded and %d tokens exist, want 5 and 50", created, n)
+	}
+}
+
+// A read by id under a personal access token shares the token's check
+// with the read (TestQueriesPerRequest), and the check still decides: a
+// record read beside a refused token is never shown, a scope the token
+// lacks is 403, and a path id that names nothing is still 404.
+func TestPersonalAccessTokenReadsByIDStillCheckTheToken(t *testing.T) {
+	t.Parallel()
+	api := apitest.New(t)
+	_, session := api.CreateCollaborator(unique("bill"), "commercial")
+	clientID := newClient(t, api, session)
+	tokenID, token := newToken(t, api, session, "client:read")
+	_, narrow := newToken(t, api, session, "contract:read")
+
+	expect(t, api.Get("/v1/clients/"+clientID, token), http.StatusOK)
+	apitest.AssertProblem(t, api.Get("/v1/clients/"+clientID, narrow), http.StatusForbidden, "forbidden")
+	apitest.AssertProblem(t, api.Get("/v1/clients/"+uuid.NewString(), token), http.StatusNotFound, "not-found")
+	apitest.AssertProblem(t, api.Get("/v1/clients/not-a-uuid", token), http.StatusNotFound, "not-found")
+	bent := token[:39] + map[bool]string{true: "B", false: "A"}[token[39] == 'A']
+	apitest.AssertProblem(t, api.Get("/v1/clients/"+clientID, bent), http.StatusUnauthorized, "unauthenticated")
+
+	expect(t, api.Delete("/v1/me/tokens/"+tokenID, session), http.StatusNoContent)
+	res := api.Get("/v1/clients/"+clientID, token)
+	apitest.AssertProblem(t, res, http.StatusUnauthorized, "unauthenticated")
+	if strings.Contains(string(res.Body), clientID) {
+		t.Errorf("a revoked token's answer shows the record: %s", res.Body)
 	}
 }
