@@ -163,40 +163,32 @@ var seededTables = []string{"collaborators", "clients", "contracts", "events"}
 // back.
 func detach(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	var drop, rebuild []string
-	rows, err := tx.Query(ctx, `SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+	// Each query names, for every index or foreign key, the statement that
+	// drops it and the one that makes it again.
+	collect := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		pairs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Drop, Rebuild string }])
+		for _, p := range pairs {
+			drop, rebuild = append(drop, p.Drop), append(rebuild, p.Rebuild)
+		}
+		return err
+	}
+	err := collect(tx.Query(ctx, `SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
 		FROM pg_index i
 		WHERE i.indrelid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t)
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-		ORDER BY 1`, seededTables)
+		ORDER BY 1`, seededTables))
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var d, r string
-		if err := rows.Scan(&d, &r); err != nil {
-			return nil, err
-		}
-		drop, rebuild = append(drop, d), append(rebuild, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = tx.Query(ctx, `SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+	err = collect(tx.Query(ctx, `SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
 		       format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
 		FROM pg_constraint c
 		WHERE c.contype = 'f' AND c.conrelid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) t)
-		ORDER BY 1`, seededTables)
+		ORDER BY 1`, seededTables))
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var d, r string
-		if err := rows.Scan(&d, &r); err != nil {
-			return nil, err
-		}
-		drop, rebuild = append(drop, d), append(rebuild, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for _, t := range seededTables {

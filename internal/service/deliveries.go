@@ -358,20 +358,10 @@ func (s *WebhookService) Deliveries(ctx context.Context, _ Caller, webhookID uui
 	if _, err := s.Get(ctx, Caller{}, webhookID); err != nil {
 		return Page[Delivery]{}, err
 	}
-	p := db.ListDeliveriesParams{WebhookID: webhookID, RowLimit: lq.fetchLimit()}
-	if lq.after != nil {
-		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
-			return Page[Delivery]{}, err
-		}
-		p.AfterID = lq.after.ID
-	}
-	rows, err := s.Store.ListDeliveries(ctx, p)
-	if err != nil {
-		return Page[Delivery]{}, fromDB(err)
-	}
-	return paginate(lq, rows, toDelivery, func(r db.WebhookDelivery) (string, uuid.UUID) {
-		return formatInstant(r.CreatedAt), r.ID
-	}), nil
+	return newestFirst(lq, func(after *time.Time, afterID uuid.UUID, limit int32) ([]db.WebhookDelivery, error) {
+		return s.Store.ListDeliveries(ctx, db.ListDeliveriesParams{
+			WebhookID: webhookID, AfterCreatedAt: after, AfterID: afterID, RowLimit: limit})
+	}, toDelivery, func(r db.WebhookDelivery) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 }
 
 // PruneDeliveries removes deliveries older than DeliveryRetention.

@@ -64,6 +64,29 @@ func afterInstant(lq listQuery) (*time.Time, error) {
 	return &t, nil
 }
 
+// newestFirst pages a list whose only order is -created_at: fetch reads
+// the rows after the cursor's (created_at, id), or from the start when
+// after is nil.
+func newestFirst[R, T any](lq listQuery, fetch func(after *time.Time, afterID uuid.UUID, limit int32) ([]R, error),
+	toItem func(R) T, keyOf func(R) (time.Time, uuid.UUID)) (Page[T], error) {
+	after, err := afterInstant(lq)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	var afterID uuid.UUID
+	if lq.after != nil {
+		afterID = lq.after.ID
+	}
+	rows, err := fetch(after, afterID, lq.fetchLimit())
+	if err != nil {
+		return Page[T]{}, fromDB(err)
+	}
+	return paginate(lq, rows, toItem, func(r R) (string, uuid.UUID) {
+		at, id := keyOf(r)
+		return formatInstant(at), id
+	}), nil
+}
+
 var errBadCursor = Errorf(CodeMalformedRequest, "The cursor is not one this list gave out.")
 
 func derefOr[T any](v *T, fallback T) T {

@@ -182,20 +182,10 @@ func (s *TokenService) List(ctx context.Context, caller Caller, ownerID uuid.UUI
 	if err := s.ownerExists(ctx, ownerID); err != nil {
 		return Page[PersonalAccessToken]{}, err
 	}
-	p := db.ListTokensOfCollaboratorParams{CollaboratorID: ownerID, RowLimit: lq.fetchLimit()}
-	if lq.after != nil {
-		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
-			return Page[PersonalAccessToken]{}, err
-		}
-		p.AfterID = lq.after.ID
-	}
-	rows, err := s.Store.ListTokensOfCollaborator(ctx, p)
-	if err != nil {
-		return Page[PersonalAccessToken]{}, fromDB(err)
-	}
-	return paginate(lq, rows, toPersonalAccessToken, func(r db.PersonalAccessToken) (string, uuid.UUID) {
-		return formatInstant(r.CreatedAt), r.ID
-	}), nil
+	return newestFirst(lq, func(after *time.Time, afterID uuid.UUID, limit int32) ([]db.PersonalAccessToken, error) {
+		return s.Store.ListTokensOfCollaborator(ctx, db.ListTokensOfCollaboratorParams{
+			CollaboratorID: ownerID, AfterCreatedAt: after, AfterID: afterID, RowLimit: limit})
+	}, toPersonalAccessToken, func(r db.PersonalAccessToken) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 }
 
 func (s *TokenService) ownerExists(ctx context.Context, id uuid.UUID) error {

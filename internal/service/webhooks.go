@@ -261,20 +261,9 @@ func (s *WebhookService) List(ctx context.Context, _ Caller, in PageInput) (Page
 	if err != nil {
 		return Page[Webhook]{}, err
 	}
-	p := db.ListWebhooksParams{RowLimit: lq.fetchLimit()}
-	if lq.after != nil {
-		if p.AfterCreatedAt, err = afterInstant(lq); err != nil {
-			return Page[Webhook]{}, err
-		}
-		p.AfterID = lq.after.ID
-	}
-	rows, err := s.Store.ListWebhooks(ctx, p)
-	if err != nil {
-		return Page[Webhook]{}, fromDB(err)
-	}
-	return paginate(lq, rows, toWebhook, func(r db.Webhook) (string, uuid.UUID) {
-		return formatInstant(r.CreatedAt), r.ID
-	}), nil
+	return newestFirst(lq, func(after *time.Time, afterID uuid.UUID, limit int32) ([]db.Webhook, error) {
+		return s.Store.ListWebhooks(ctx, db.ListWebhooksParams{AfterCreatedAt: after, AfterID: afterID, RowLimit: limit})
+	}, toWebhook, func(r db.Webhook) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 }
 
 // Update changes a webhook. is_active false disables it (manual), true
