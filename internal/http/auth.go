@@ -121,9 +121,5 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	names := make([]string, len(perms))
-	for i, p := range perms {
-		names[i] = string(p)
-	}
-	writeResource(w, r, http.StatusOK, c.Version, meJSON{collaboratorJSON: toCollaboratorJSON(c), Permissions: names})
+	writeResource(w, r, http.StatusOK, c.Version, meJSON{collaboratorJSON: toCollaboratorJSON(c), Permissions: service.Strings(perms)})
 }

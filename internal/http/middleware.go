@@ -285,11 +285,7 @@ func (b bodyless) Write(p []byte) (int, error) { return len(p), nil }
 func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 func joinPermissions(permissions []service.Permission) string {
-	names := make([]string, len(permissions))
-	for i, p := range permissions {
-		names[i] = string(p)
-	}
-	return strings.Join(names, " or ")
+	return strings.Join(service.Strings(permissions), " or ")
 }
 
 // apiHeaders marks API answers as private.

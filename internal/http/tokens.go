@@ -27,12 +27,8 @@ type createdTokenJSON struct {
 }
 
 func toPersonalTokenJSON(t service.PersonalAccessToken) personalTokenJSON {
-	scopes := make([]string, len(t.Scopes))
-	for i, p := range t.Scopes {
-		scopes[i] = string(p)
-	}
 	return personalTokenJSON{
-		ID: t.ID.String(), Name: t.Name, Scopes: scopes, TokenPrefix: t.Prefix,
+		ID: t.ID.String(), Name: t.Name, Scopes: service.Strings(t.Scopes), TokenPrefix: t.Prefix,
 		ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt,
 	}
 }

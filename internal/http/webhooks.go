@@ -28,12 +28,8 @@ type createdWebhookJSON struct {
 }
 
 func toWebhookJSON(h service.Webhook) webhookJSON {
-	types := make([]string, len(h.Types))
-	for i, t := range h.Types {
-		types[i] = string(t)
-	}
 	return webhookJSON{
-		ID: h.ID.String(), URL: h.URL, Types: types, Description: h.Description, IsActive: h.IsActive,
+		ID: h.ID.String(), URL: h.URL, Types: service.Strings(h.Types), Description: h.Description, IsActive: h.IsActive,
 		DisabledReason: h.DisabledReason, Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,
 	}
 }

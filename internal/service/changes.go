@@ -295,10 +295,7 @@ func (s *FeedService) read(ctx context.Context, caller Caller, after int64, in L
 	}
 	var types []string
 	if in.Types != nil {
-		types = make([]string, len(in.Types))
-		for i, t := range in.Types {
-			types[i] = string(t)
-		}
+		types = Strings(in.Types)
 	}
 	var page ChangePage
 	err := s.Store.InSnapshot(ctx, func(q *db.Queries) error {

@@ -136,12 +136,8 @@ func (s *TokenService) Create(ctx context.Context, caller Caller, in CreateToken
 		if n >= MaxLiveTokens {
 			return Errorf(CodeLimitReached, "You already have %d unexpired tokens; revoke one first.", MaxLiveTokens)
 		}
-		scopes := make([]string, len(in.Scopes))
-		for i, p := range in.Scopes {
-			scopes[i] = string(p)
-		}
 		row, err := q.CreatePersonalAccessToken(ctx, db.CreatePersonalAccessTokenParams{
-			ID: uuid.New(), CollaboratorID: caller.ID, Name: in.Name, Scopes: scopes,
+			ID: uuid.New(), CollaboratorID: caller.ID, Name: in.Name, Scopes: Strings(in.Scopes),
 			TokenHash: secretDigest(secret), TokenPrefix: secret[:TokenPrefixLength], CreatedBy: caller.ID,
 			Now: now, ExpiresAt: now.AddDate(0, 0, in.ExpiresInDays),
 		})
@@ -290,10 +286,7 @@ func (s *TokenService) callerOf(ctx context.Context, row db.AuthenticatePersonal
 			return Caller{}, fromDB(err)
 		}
 	}
-	perms := make([]Permission, len(row.Permissions))
-	for i, p := range row.Permissions {
-		perms[i] = Permission(p)
-	}
+	perms := permissionsOf(row.Permissions)
 	slices.Sort(perms)
 	return Caller{ID: row.CollaboratorID, TokenID: row.ID, Permissions: perms, RequestID: requestID}, nil
 }

@@ -306,3 +306,14 @@ func ParseDepartment(s string) (Department, error) {
 	}
 	return "", valueError("must be one of commercial, support, management")
 }
+
+// Strings gives typed names (permissions, change types) as plain strings,
+// for the database and for JSON; never nil, so that it stores as an empty
+// array rather than NULL.
+func Strings[T ~string](names []T) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = string(n)
+	}
+	return out
+}

@@ -175,19 +175,11 @@ type UpdateWebhookInput struct {
 	IsActive    *bool
 }
 
-func typeStrings(types []ChangeType) []string {
-	out := make([]string, len(types))
-	for i, t := range types {
-		out[i] = string(t)
-	}
-	return out
-}
-
 // webhookAuditValues is what the audit trail keeps of a webhook: never a
 // secret.
 func webhookDiff(d diff, from, to Webhook) Changes {
 	d.set("url", from.URL, to.URL)
-	d.set("types", strings.Join(typeStrings(from.Types), ","), strings.Join(typeStrings(to.Types), ","))
+	d.set("types", strings.Join(Strings(from.Types), ","), strings.Join(Strings(to.Types), ","))
 	d.set("description", from.Description, to.Description)
 	d.set("is_active", from.IsActive, to.IsActive)
 	var fromReason, toReason any
@@ -231,7 +223,7 @@ func (s *WebhookService) Create(ctx context.Context, caller Caller, in CreateWeb
 			return Errorf(CodeLimitReached, "There are already %d webhooks; delete one first.", MaxWebhooks)
 		}
 		row, err := q.CreateWebhook(ctx, db.CreateWebhookParams{
-			ID: id, Url: in.URL, Types: typeStrings(in.Types), Description: in.Description,
+			ID: id, Url: in.URL, Types: Strings(in.Types), Description: in.Description,
 			SecretSealed: sealed, Now: now,
 		})
 		if err != nil {
@@ -304,7 +296,7 @@ func (s *WebhookService) Update(ctx context.Context, caller Caller, id uuid.UUID
 		}
 		changed = true
 		updated, err := q.UpdateWebhook(ctx, db.UpdateWebhookParams{
-			ID: id, Url: next.URL, Types: typeStrings(next.Types), Description: next.Description,
+			ID: id, Url: next.URL, Types: Strings(next.Types), Description: next.Description,
 			IsActive: next.IsActive, DisabledReason: next.DisabledReason, Now: now,
 		})
 		if err != nil {
@@ -313,7 +305,7 @@ func (s *WebhookService) Update(ctx context.Context, caller Caller, id uuid.UUID
 		out = toWebhook(updated)
 		if !next.IsActive || in.Types != nil {
 			if _, err := q.CancelPendingDeliveries(ctx, db.CancelPendingDeliveriesParams{
-				WebhookID: id, Active: next.IsActive, Types: typeStrings(next.Types), Now: now,
+				WebhookID: id, Active: next.IsActive, Types: Strings(next.Types), Now: now,
 			}); err != nil {
 				return err
 			}
