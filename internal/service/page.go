@@ -124,8 +124,7 @@ func paginate[R any, T any](q listQuery, rows []R, toItem func(R) T, keyOf func(
 	return page
 }
 
-// likePattern escapes a search term for ILIKE '%' || term || '%'.
-func likePattern(q string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(q)
-}
+// likePattern escapes a search term for LIKE '%' || term || '%'.
+func likePattern(q string) string { return likeEscaper.Replace(q) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
