@@ -51,6 +51,17 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 	return err
 }
 
+const estimateClientRows = `-- name: EstimateClientRows :one
+SELECT reltuples::float8 FROM pg_catalog.pg_class WHERE oid = 'clients'::regclass
+`
+
+func (q *Queries) EstimateClientRows(ctx context.Context) (float64, error) {
+	row := q.db.QueryRow(ctx, estimateClientRows)
+	var reltuples float64
+	err := row.Scan(&reltuples)
+	return reltuples, err
+}
+
 const getClient = `-- name: GetClient :one
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details WHERE id = $1
 `
@@ -296,10 +307,10 @@ func (q *Queries) ListClientsByLastContactDesc(ctx context.Context, arg ListClie
 const listClientsMatchingAllByCompanyName = `-- name: ListClientsMatchingAllByCompanyName :many
 WITH matches AS MATERIALIZED (
     SELECT id, company_name FROM clients
-    WHERE search LIKE '%' || lower($2::text) || '%'
-      AND ($3::uuid IS NULL OR commercial_id = $3)
-      AND ($4::text IS NULL
-           OR ((company_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
+    WHERE search LIKE lower($2::text) AND strpos(search, lower($3::text)) > 0
+      AND ($4::uuid IS NULL OR commercial_id = $4)
+      AND ($5::text IS NULL
+           OR ((company_name, id) >= ($5::text, $6::uuid) AND id <> $6::uuid))
 )
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE id IN (SELECT id FROM matches ORDER BY company_name, id LIMIT $1)
@@ -308,7 +319,8 @@ ORDER BY company_name, id
 
 type ListClientsMatchingAllByCompanyNameParams struct {
 	RowLimit         int32
-	Q                string
+	Probe            string
+	Term             string
 	CommercialID     *uuid.UUID
 	AfterCompanyName *string
 	AfterID          uuid.UUID
@@ -317,7 +329,8 @@ type ListClientsMatchingAllByCompanyNameParams struct {
 func (q *Queries) ListClientsMatchingAllByCompanyName(ctx context.Context, arg ListClientsMatchingAllByCompanyNameParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsMatchingAllByCompanyName,
 		arg.RowLimit,
-		arg.Q,
+		arg.Probe,
+		arg.Term,
 		arg.CommercialID,
 		arg.AfterCompanyName,
 		arg.AfterID,
@@ -356,10 +369,10 @@ func (q *Queries) ListClientsMatchingAllByCompanyName(ctx context.Context, arg L
 const listClientsMatchingAllByCreatedDesc = `-- name: ListClientsMatchingAllByCreatedDesc :many
 WITH matches AS MATERIALIZED (
     SELECT id, created_at FROM clients
-    WHERE search LIKE '%' || lower($2::text) || '%'
-      AND ($3::uuid IS NULL OR commercial_id = $3)
-      AND ($4::timestamptz IS NULL
-           OR ((created_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
+    WHERE search LIKE lower($2::text) AND strpos(search, lower($3::text)) > 0
+      AND ($4::uuid IS NULL OR commercial_id = $4)
+      AND ($5::timestamptz IS NULL
+           OR ((created_at, id) <= ($5::timestamptz, $6::uuid) AND id <> $6::uuid))
 )
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE id IN (SELECT id FROM matches ORDER BY created_at DESC, id DESC LIMIT $1)
@@ -368,7 +381,8 @@ ORDER BY created_at DESC, id DESC
 
 type ListClientsMatchingAllByCreatedDescParams struct {
 	RowLimit       int32
-	Q              string
+	Probe          string
+	Term           string
 	CommercialID   *uuid.UUID
 	AfterCreatedAt *time.Time
 	AfterID        uuid.UUID
@@ -377,7 +391,8 @@ type ListClientsMatchingAllByCreatedDescParams struct {
 func (q *Queries) ListClientsMatchingAllByCreatedDesc(ctx context.Context, arg ListClientsMatchingAllByCreatedDescParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsMatchingAllByCreatedDesc,
 		arg.RowLimit,
-		arg.Q,
+		arg.Probe,
+		arg.Term,
 		arg.CommercialID,
 		arg.AfterCreatedAt,
 		arg.AfterID,
@@ -416,10 +431,10 @@ func (q *Queries) ListClientsMatchingAllByCreatedDesc(ctx context.Context, arg L
 const listClientsMatchingAllByFullName = `-- name: ListClientsMatchingAllByFullName :many
 WITH matches AS MATERIALIZED (
     SELECT id, full_name FROM clients
-    WHERE search LIKE '%' || lower($2::text) || '%'
-      AND ($3::uuid IS NULL OR commercial_id = $3)
-      AND ($4::text IS NULL
-           OR ((full_name, id) >= ($4::text, $5::uuid) AND id <> $5::uuid))
+    WHERE search LIKE lower($2::text) AND strpos(search, lower($3::text)) > 0
+      AND ($4::uuid IS NULL OR commercial_id = $4)
+      AND ($5::text IS NULL
+           OR ((full_name, id) >= ($5::text, $6::uuid) AND id <> $6::uuid))
 )
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE id IN (SELECT id FROM matches ORDER BY full_name, id LIMIT $1)
@@ -428,7 +443,8 @@ ORDER BY full_name, id
 
 type ListClientsMatchingAllByFullNameParams struct {
 	RowLimit      int32
-	Q             string
+	Probe         string
+	Term          string
 	CommercialID  *uuid.UUID
 	AfterFullName *string
 	AfterID       uuid.UUID
@@ -437,7 +453,8 @@ type ListClientsMatchingAllByFullNameParams struct {
 func (q *Queries) ListClientsMatchingAllByFullName(ctx context.Context, arg ListClientsMatchingAllByFullNameParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsMatchingAllByFullName,
 		arg.RowLimit,
-		arg.Q,
+		arg.Probe,
+		arg.Term,
 		arg.CommercialID,
 		arg.AfterFullName,
 		arg.AfterID,
@@ -476,10 +493,10 @@ func (q *Queries) ListClientsMatchingAllByFullName(ctx context.Context, arg List
 const listClientsMatchingAllByLastContactDesc = `-- name: ListClientsMatchingAllByLastContactDesc :many
 WITH matches AS MATERIALIZED (
     SELECT id, last_contact_at FROM clients
-    WHERE search LIKE '%' || lower($2::text) || '%'
-      AND ($3::uuid IS NULL OR commercial_id = $3)
-      AND ($4::timestamptz IS NULL
-           OR ((last_contact_at, id) <= ($4::timestamptz, $5::uuid) AND id <> $5::uuid))
+    WHERE search LIKE lower($2::text) AND strpos(search, lower($3::text)) > 0
+      AND ($4::uuid IS NULL OR commercial_id = $4)
+      AND ($5::timestamptz IS NULL
+           OR ((last_contact_at, id) <= ($5::timestamptz, $6::uuid) AND id <> $6::uuid))
 )
 SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
 WHERE id IN (SELECT id FROM matches ORDER BY last_contact_at DESC, id DESC LIMIT $1)
@@ -488,7 +505,8 @@ ORDER BY last_contact_at DESC, id DESC
 
 type ListClientsMatchingAllByLastContactDescParams struct {
 	RowLimit           int32
-	Q                  string
+	Probe              string
+	Term               string
 	CommercialID       *uuid.UUID
 	AfterLastContactAt *time.Time
 	AfterID            uuid.UUID
@@ -497,7 +515,8 @@ type ListClientsMatchingAllByLastContactDescParams struct {
 func (q *Queries) ListClientsMatchingAllByLastContactDesc(ctx context.Context, arg ListClientsMatchingAllByLastContactDescParams) ([]ClientDetail, error) {
 	rows, err := q.db.Query(ctx, listClientsMatchingAllByLastContactDesc,
 		arg.RowLimit,
-		arg.Q,
+		arg.Probe,
+		arg.Term,
 		arg.CommercialID,
 		arg.AfterLastContactAt,
 		arg.AfterID,
@@ -664,6 +683,15 @@ type ListClientsMatchingByCreatedDescRow struct {
 // The first step returns its matches and, when it gets that far, the last
 // row it may read (position = @scan_limit, matched or not): that row tells
 // the service that the list goes on past what was tested.
+//
+// The second step asks the trigram index with @probe, a LIKE pattern of
+// parts of the term in order (so every row holding the term matches it),
+// chosen by the service to leave out the trigrams most rows hold, whose
+// long posting lists cost the index more than they narrow the rows; strpos,
+// which no index serves, then keeps the rows that hold the whole @term.
+//
+// SampleClientSearchText is what the service estimates trigrams' shares
+// from: a random sample of blocks, read once every few minutes.
 func (q *Queries) ListClientsMatchingByCreatedDesc(ctx context.Context, arg ListClientsMatchingByCreatedDescParams) ([]ListClientsMatchingByCreatedDescRow, error) {
 	rows, err := q.db.Query(ctx, listClientsMatchingByCreatedDesc,
 		arg.Q,
@@ -873,6 +901,35 @@ func (q *Queries) LockClient(ctx context.Context, id uuid.UUID) (uuid.UUID, erro
 	var id_2 uuid.UUID
 	err := row.Scan(&id_2)
 	return id_2, err
+}
+
+const sampleClientSearchText = `-- name: SampleClientSearchText :many
+SELECT search FROM clients TABLESAMPLE SYSTEM ($1::float4) LIMIT $2
+`
+
+type SampleClientSearchTextParams struct {
+	Percent  float32
+	RowLimit int32
+}
+
+func (q *Queries) SampleClientSearchText(ctx context.Context, arg SampleClientSearchTextParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, sampleClientSearchText, arg.Percent, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var search string
+		if err := rows.Scan(&search); err != nil {
+			return nil, err
+		}
+		items = append(items, search)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const updateClient = `-- name: UpdateClient :exec

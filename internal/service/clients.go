@@ -43,6 +43,7 @@ func toClient(r db.ClientDetail) Client {
 // ClientService manages clients.
 type ClientService struct {
 	Deps
+	searchSampler searchSampler
 }
 
 // NewClientService builds the service.
@@ -263,7 +264,7 @@ func (s *ClientService) List(ctx context.Context, _ Caller, in ListClientsInput)
 	if in.Q == "" {
 		rows, err = s.listAll(ctx, lq, commercial, afterKey, afterTime, afterID)
 	} else {
-		rows, err = s.search(ctx, lq, commercial, likePattern(in.Q), afterKey, afterTime, afterID)
+		rows, err = s.search(ctx, lq, commercial, in.Q, afterKey, afterTime, afterID)
 	}
 	if err != nil {
 		return Page[Client]{}, fromDB(err)
@@ -299,12 +300,43 @@ func (s *ClientService) listAll(ctx context.Context, lq listQuery, commercial *u
 }
 
 // search finds the page among the next rows in order when they hold it,
-// else through the trigram index (see sql/queries/clients.sql).
-func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uuid.UUID, pattern string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
+// else through the trigram index (see sql/queries/clients.sql and
+// search_plan.go). One commercial's rows are always tested in order first:
+// their list is short enough to end within the rows tested.
+func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uuid.UUID, term string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
+	limit := lq.fetchLimit()
+	scan := limit * searchScanRows
+	plan := fullProbe(term)
+	if sample := s.searchSampler.current(ctx, s.Store, s.Now()); sample != nil {
+		plan = sample.plan(term, int(limit), int(scan))
+	}
+	if plan.inOrder || commercial != nil {
+		rows, done, err := s.searchInOrder(ctx, lq, commercial, likePattern(term), afterKey, afterTime, afterID)
+		if err != nil || done {
+			return rows, err
+		}
+	}
+	switch lq.sort {
+	case "full_name":
+		return s.Store.ListClientsMatchingAllByFullName(ctx, db.ListClientsMatchingAllByFullNameParams{
+			CommercialID: commercial, Probe: plan.probe, Term: term, AfterFullName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "company_name":
+		return s.Store.ListClientsMatchingAllByCompanyName(ctx, db.ListClientsMatchingAllByCompanyNameParams{
+			CommercialID: commercial, Probe: plan.probe, Term: term, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: limit})
+	case "-last_contact_at":
+		return s.Store.ListClientsMatchingAllByLastContactDesc(ctx, db.ListClientsMatchingAllByLastContactDescParams{
+			CommercialID: commercial, Probe: plan.probe, Term: term, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: limit})
+	}
+	return s.Store.ListClientsMatchingAllByCreatedDesc(ctx, db.ListClientsMatchingAllByCreatedDescParams{
+		CommercialID: commercial, Probe: plan.probe, Term: term, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: limit})
+}
+
+// searchInOrder tests the next rows in the list's order; done says that
+// its matches are the page.
+func (s *ClientService) searchInOrder(ctx context.Context, lq listQuery, commercial *uuid.UUID, pattern string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) (rows []db.ClientDetail, done bool, err error) {
 	limit := lq.fetchLimit()
 	scan := limit * searchScanRows
 	var w walk
-	var err error
 	switch lq.sort {
 	case "full_name":
 		var rows []db.ListClientsMatchingByFullNameRow
@@ -336,27 +368,12 @@ func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uu
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// The matches among the rows tested are the first ones after the
 	// cursor: they are the page when they fill it, or when the list ends
 	// within the rows tested (its last possible row did not come back).
-	if len(w.matches) == int(limit) || w.last < int64(scan) {
-		return w.matches, nil
-	}
-	switch lq.sort {
-	case "full_name":
-		return s.Store.ListClientsMatchingAllByFullName(ctx, db.ListClientsMatchingAllByFullNameParams{
-			CommercialID: commercial, Q: pattern, AfterFullName: afterKey, AfterID: afterID, RowLimit: limit})
-	case "company_name":
-		return s.Store.ListClientsMatchingAllByCompanyName(ctx, db.ListClientsMatchingAllByCompanyNameParams{
-			CommercialID: commercial, Q: pattern, AfterCompanyName: afterKey, AfterID: afterID, RowLimit: limit})
-	case "-last_contact_at":
-		return s.Store.ListClientsMatchingAllByLastContactDesc(ctx, db.ListClientsMatchingAllByLastContactDescParams{
-			CommercialID: commercial, Q: pattern, AfterLastContactAt: afterTime, AfterID: afterID, RowLimit: limit})
-	}
-	return s.Store.ListClientsMatchingAllByCreatedDesc(ctx, db.ListClientsMatchingAllByCreatedDescParams{
-		CommercialID: commercial, Q: pattern, AfterCreatedAt: afterTime, AfterID: afterID, RowLimit: limit})
+	return w.matches, len(w.matches) == int(limit) || w.last < int64(scan), nil
 }
 
 // walk is what the first step of a search returned: its matches, and the

@@ -80,6 +80,15 @@ LIMIT @row_limit;
 -- The first step returns its matches and, when it gets that far, the last
 -- row it may read (position = @scan_limit, matched or not): that row tells
 -- the service that the list goes on past what was tested.
+--
+-- The second step asks the trigram index with @probe, a LIKE pattern of
+-- parts of the term in order (so every row holding the term matches it),
+-- chosen by the service to leave out the trigrams most rows hold, whose
+-- long posting lists cost the index more than they narrow the rows; strpos,
+-- which no index serves, then keeps the rows that hold the whole @term.
+--
+-- SampleClientSearchText is what the service estimates trigrams' shares
+-- from: a random sample of blocks, read once every few minutes.
 
 -- name: ListClientsMatchingByCreatedDesc :many
 SELECT sqlc.embed(d), c.position, c.matched
@@ -104,7 +113,7 @@ ORDER BY c.created_at DESC, c.id DESC;
 -- name: ListClientsMatchingAllByCreatedDesc :many
 WITH matches AS MATERIALIZED (
     SELECT id, created_at FROM clients
-    WHERE search LIKE '%' || lower(@q::text) || '%'
+    WHERE search LIKE lower(@probe::text) AND strpos(search, lower(@term::text)) > 0
       AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
       AND (sqlc.narg(after_created_at)::timestamptz IS NULL
            OR ((created_at, id) <= (sqlc.narg(after_created_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
@@ -136,7 +145,7 @@ ORDER BY c.full_name, c.id;
 -- name: ListClientsMatchingAllByFullName :many
 WITH matches AS MATERIALIZED (
     SELECT id, full_name FROM clients
-    WHERE search LIKE '%' || lower(@q::text) || '%'
+    WHERE search LIKE lower(@probe::text) AND strpos(search, lower(@term::text)) > 0
       AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
       AND (sqlc.narg(after_full_name)::text IS NULL
            OR ((full_name, id) >= (sqlc.narg(after_full_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
@@ -168,7 +177,7 @@ ORDER BY c.company_name, c.id;
 -- name: ListClientsMatchingAllByCompanyName :many
 WITH matches AS MATERIALIZED (
     SELECT id, company_name FROM clients
-    WHERE search LIKE '%' || lower(@q::text) || '%'
+    WHERE search LIKE lower(@probe::text) AND strpos(search, lower(@term::text)) > 0
       AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
       AND (sqlc.narg(after_company_name)::text IS NULL
            OR ((company_name, id) >= (sqlc.narg(after_company_name)::text, @after_id::uuid) AND id <> @after_id::uuid))
@@ -200,7 +209,7 @@ ORDER BY c.last_contact_at DESC, c.id DESC;
 -- name: ListClientsMatchingAllByLastContactDesc :many
 WITH matches AS MATERIALIZED (
     SELECT id, last_contact_at FROM clients
-    WHERE search LIKE '%' || lower(@q::text) || '%'
+    WHERE search LIKE lower(@probe::text) AND strpos(search, lower(@term::text)) > 0
       AND (sqlc.narg(commercial_id)::uuid IS NULL OR commercial_id = sqlc.narg(commercial_id))
       AND (sqlc.narg(after_last_contact_at)::timestamptz IS NULL
            OR ((last_contact_at, id) <= (sqlc.narg(after_last_contact_at)::timestamptz, @after_id::uuid) AND id <> @after_id::uuid))
@@ -208,3 +217,9 @@ WITH matches AS MATERIALIZED (
 SELECT * FROM client_details
 WHERE id IN (SELECT id FROM matches ORDER BY last_contact_at DESC, id DESC LIMIT @row_limit)
 ORDER BY last_contact_at DESC, id DESC;
+
+-- name: SampleClientSearchText :many
+SELECT search FROM clients TABLESAMPLE SYSTEM (@percent::float4) LIMIT @row_limit;
+
+-- name: EstimateClientRows :one
+SELECT reltuples::float8 FROM pg_catalog.pg_class WHERE oid = 'clients'::regclass;

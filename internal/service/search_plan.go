@@ -1,0 +1,278 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"epicevents/internal/db"
+)
+
+// A client search has two ways to its page (sql/queries/clients.sql): test
+// the next rows in the list's order, which is fast when matches are common
+// there, or ask the trigram index, which costs one posting list per trigram
+// of the pattern plus a visit of every row the lists leave. Neither cost
+// shows in PostgreSQL's estimates: a trigram that every email holds ("cli"
+// of client12345@…) makes the index read 200,000 entries to narrow nothing,
+// and "elena bernard" is rare though each of its words is common. So the
+// service keeps a random sample of the clients' search texts, and from it
+// estimates how many rows hold a term and which of its trigrams to ask the
+// index for. The sample chooses a plan, never an answer: every plan returns
+// the rows that hold the term, so a stale sample only costs time.
+
+const (
+	// searchSampleRows is the sample's size: enough to tell a term held
+	// by 1 row in 500 (which the rows tested in order would not reach)
+	// from one held by 1 in 50, and a few megabytes of memory.
+	searchSampleRows = 4000
+	// A sample is renewed by the first search after searchSampleAge, or
+	// after searchSampleRetry when it could not be read.
+	searchSampleAge   = 10 * time.Minute
+	searchSampleRetry = time.Minute
+
+	// The cost of the index's work: per entry of a posting list read, and
+	// per row it leaves to visit (measured on the seeded data: a visit
+	// costs some 200 entries).
+	costPerEntry = 20 * time.Nanosecond
+	costPerVisit = 4 * time.Microsecond
+)
+
+// searchSample holds, for each trigram of a sample of clients, the sampled
+// rows whose search text holds it.
+type searchSample struct {
+	rows     int
+	total    float64 // the table's rows, estimated
+	postings map[string][]uint16
+}
+
+// newSearchSample indexes texts (lowered, as the search column holds them)
+// out of total rows.
+func newSearchSample(texts []string, total float64) *searchSample {
+	s := &searchSample{rows: len(texts), total: max(total, float64(len(texts))), postings: map[string][]uint16{}}
+	for i, text := range texts {
+		runes := []rune(text)
+		eachTrigram(runes, func(start int) {
+			key := string(runes[start : start+3])
+			list := s.postings[key]
+			// Rows come in order, so a row already listed is the last.
+			if n := len(list); n == 0 || list[n-1] != uint16(i) {
+				s.postings[key] = append(list, uint16(i))
+			}
+		})
+	}
+	return s
+}
+
+// isWordRune is what pg_trgm takes trigrams from: a LIKE pattern's
+// trigrams are those of its words (runs of letters and digits) between
+// wildcards, and a row's are those of its words.
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// eachTrigram calls fn with the start of every trigram inside a word.
+func eachTrigram(runes []rune, fn func(start int)) {
+	word := 0 // length of the word ending at i
+	for i, r := range runes {
+		if !isWordRune(r) {
+			word = 0
+			continue
+		}
+		if word++; word >= 3 {
+			fn(i - 2)
+		}
+	}
+}
+
+// searchPlan is how a search reads its page.
+type searchPlan struct {
+	// inOrder: test the next rows in the list's order first.
+	inOrder bool
+	// probe is the LIKE pattern the trigram index is asked with.
+	probe string
+}
+
+// fullProbe asks the index with every trigram of the term, as a plain
+// LIKE does: the plan without a sample.
+func fullProbe(term string) searchPlan {
+	return searchPlan{inOrder: true, probe: "%" + likePattern(term) + "%"}
+}
+
+// plan chooses how to read a page of fetch rows when the rows tested in
+// order are scan.
+func (s *searchSample) plan(term string, fetch, scan int) searchPlan {
+	plan := fullProbe(term)
+	runes := []rune(term)
+	// The probe is sent as parts of the term, lowered by PostgreSQL; a part
+	// lowers to the same text inside the term as on its own only when no
+	// character's lowering depends on its neighbours (ICU's final sigma)
+	// or yields two: so only for terms whose other-than-ASCII characters
+	// are already lower case.
+	for _, r := range runes {
+		if r >= utf8.RuneSelf && unicode.ToLower(r) != r {
+			return plan
+		}
+	}
+	keys := make([]string, len(runes))
+	lowered := make([]rune, len(runes))
+	for i, r := range runes {
+		lowered[i] = unicode.ToLower(r)
+	}
+	var starts []int
+	eachTrigram(lowered, func(start int) {
+		keys[start] = string(lowered[start : start+3])
+		starts = append(starts, start)
+	})
+	if len(starts) == 0 || s.rows == 0 {
+		// No trigram: the index cannot narrow the rows.
+		return plan
+	}
+	// Rows holding every trigram of the term bound those holding it.
+	all := make([]string, len(starts))
+	for i, start := range starts {
+		all[i] = keys[start]
+	}
+	held := float64(len(s.intersect(all))) / float64(s.rows)
+	plan.inOrder = held*float64(scan) >= 2*float64(fetch)
+
+	// Add the trigram that makes the probe cheapest, while one does.
+	var chosen []int
+	best := time.Duration(1<<63 - 1)
+	for {
+		pick := -1
+		for _, start := range starts {
+			if slices.Contains(chosen, start) {
+				continue
+			}
+			if cost := s.cost(trigramsOf(keys, segments(append(slices.Clone(chosen), start)))); cost < best {
+				best, pick = cost, start
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		chosen = append(chosen, pick)
+	}
+	var probe strings.Builder
+	probe.WriteByte('%')
+	for _, seg := range segments(chosen) {
+		// A part is letters and digits: nothing to escape.
+		probe.WriteString(string(runes[seg[0]:seg[1]]))
+		probe.WriteByte('%')
+	}
+	plan.probe = probe.String()
+	return plan
+}
+
+// segments turns chosen trigram starts into the parts of the term they
+// cover, in order: overlapping trigrams join one part, since a pattern's
+// parts match text that does not overlap.
+func segments(chosen []int) [][2]int {
+	slices.Sort(chosen)
+	var segs [][2]int
+	for _, start := range chosen {
+		if n := len(segs); n > 0 && start < segs[n-1][1] {
+			segs[n-1][1] = start + 3
+			continue
+		}
+		segs = append(segs, [2]int{start, start + 3})
+	}
+	return segs
+}
+
+// trigramsOf lists the trigrams pg_trgm takes from the parts: every one
+// inside each (the parts lie inside words).
+func trigramsOf(keys []string, segs [][2]int) []string {
+	var out []string
+	for _, seg := range segs {
+		for start := seg[0]; start+3 <= seg[1]; start++ {
+			if !slices.Contains(out, keys[start]) {
+				out = append(out, keys[start])
+			}
+		}
+	}
+	return out
+}
+
+// cost estimates the index's work for a probe with these trigrams: their
+// posting lists, and a visit of each row holding them all.
+func (s *searchSample) cost(trigrams []string) time.Duration {
+	scale := s.total / float64(s.rows)
+	entries := 0
+	for _, t := range trigrams {
+		entries += len(s.postings[t])
+	}
+	// Half a row when none of the sample holds them all: the index still
+	// may find some.
+	visits := max(float64(len(s.intersect(trigrams))), 0.5)
+	return time.Duration(scale * (float64(entries)*float64(costPerEntry) + visits*float64(costPerVisit)))
+}
+
+// intersect lists the sampled rows holding every trigram.
+func (s *searchSample) intersect(trigrams []string) []uint16 {
+	lists := make([][]uint16, len(trigrams))
+	for i, t := range trigrams {
+		lists[i] = s.postings[t]
+	}
+	slices.SortFunc(lists, func(a, b []uint16) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, list := range lists[1:] {
+		out = slices.DeleteFunc(out, func(row uint16) bool {
+			_, found := slices.BinarySearch(list, row)
+			return !found
+		})
+	}
+	return out
+}
+
+// searchSampler keeps the current sample, read again when it is old by the
+// search that finds it so; the searches meanwhile use the one before.
+type searchSampler struct {
+	mu      sync.Mutex
+	sample  *searchSample
+	expires time.Time
+	reading atomic.Bool
+}
+
+// current returns the sample to plan with, nil when there is none yet and
+// it could not be read.
+func (r *searchSampler) current(ctx context.Context, store *db.Store, now time.Time) *searchSample {
+	r.mu.Lock()
+	sample, expires := r.sample, r.expires
+	r.mu.Unlock()
+	if now.Before(expires) || !r.reading.CompareAndSwap(false, true) {
+		return sample
+	}
+	defer r.reading.Store(false)
+	fresh, err := readSearchSample(ctx, store)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.expires = now.Add(searchSampleRetry)
+		return r.sample
+	}
+	r.sample, r.expires = fresh, now.Add(searchSampleAge)
+	return fresh
+}
+
+func readSearchSample(ctx context.Context, store *db.Store) (*searchSample, error) {
+	total, err := store.EstimateClientRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Blocks are sampled (reading a few pages, not the table), twice the
+	// share needed, as a block holds fewer rows than the average after
+	// updates; a table never analysed (-1) is read from its start.
+	percent := float32(100)
+	if total > 0 {
+		percent = float32(min(100, 200*searchSampleRows/total))
+	}
+	texts, err := store.SampleClientSearchText(ctx, db.SampleClientSearchTextParams{Percent: percent, RowLimit: searchSampleRows})
+	if err != nil {
+		return nil, err
+	}
+	return newSearchSample(texts, total), nil
+}

@@ -1,0 +1,88 @@
+package service
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// sampleOfClients is a sample shaped like the seeded clients: every email
+// is client<n>@example.test, first and last names come from short lists
+// (so "elena" and "bernard" are each common, "elena bernard" rare), and a
+// company in eight holds "cool".
+func sampleOfClients(rows int) *searchSample {
+	first := []string{"elena", "zoé", "lucas", "hugo", "léa", "marc", "inès", "paul", "anne", "nina"}
+	last := []string{"bernard", "martin", "petit", "durand", "leroy", "moreau", "simon", "laurent", "roux"}
+	texts := make([]string, rows)
+	for i := range texts {
+		company := "atelier " + fmt.Sprint(i%97)
+		if i%8 == 0 {
+			company = "cool startup"
+		}
+		texts[i] = fmt.Sprintf("%s %s\n%s\nclient%d@example.test", first[i%len(first)], last[(i/len(first))%len(last)]+fmt.Sprint(i%13), company, i)
+	}
+	return newSearchSample(texts, 50*float64(rows))
+}
+
+func TestSearchPlans(t *testing.T) {
+	sample := sampleOfClients(searchSampleRows)
+	for _, c := range []struct {
+		term string
+		want searchPlan
+	}{
+		// Common enough to fill a page from the rows tested in order.
+		{"bernard", searchPlan{inOrder: true, probe: "%ber%"}},
+		{"cool", searchPlan{inOrder: true, probe: "%coo%"}},
+		// Rare: straight to the index, and not with the trigrams every
+		// email holds ("cli", "lie", "ien", "ent").
+		{"client1234", searchPlan{probe: "%1234%"}},
+		// Rare, though each word is common: one trigram of each word.
+		{"elena bernard3", searchPlan{probe: "%ele%rd3%"}},
+		// Held by no row of the sample.
+		{"zzzz", searchPlan{probe: "%zzz%"}},
+		// Upper-case ASCII is sent as it is: PostgreSQL lowers it.
+		{"CLIENT1234", searchPlan{probe: "%1234%"}},
+		// No trigram: the rows in order, then the index with the whole term.
+		{"a.b", searchPlan{inOrder: true, probe: "%a.b%"}},
+		{"5%_", searchPlan{inOrder: true, probe: `%5\%\_%`}},
+		// A character whose lowering depends on its neighbours: the whole term.
+		{"ΣΑΣ client1234", searchPlan{inOrder: true, probe: "%ΣΑΣ client1234%"}},
+	} {
+		got := sample.plan(c.term, 21, 21*searchScanRows)
+		if diff := cmp.Diff(c.want, got, cmp.AllowUnexported(searchPlan{})); diff != "" {
+			t.Errorf("plan(%q) (-want +got):\n%s", c.term, diff)
+		}
+	}
+	// With no rows sampled, every trigram looks rare: the whole term.
+	if got := newSearchSample(nil, 0).plan("bernard", 21, 4200); got != fullProbe("bernard") {
+		t.Errorf("empty sample: %+v", got)
+	}
+}
+
+// Whatever the term, the probe is the whole term or parts of it in order
+// that do not overlap, so every row holding the term matches the probe.
+func FuzzSearchPlan(f *testing.F) {
+	for _, s := range []string{"client1234", "elena bernard3", "zzzz", "a.b", "ΣΑΣ", "ééé", "x%y_z\\", "aaaaaaa", "aaa aaa", ""} {
+		f.Add(s)
+	}
+	sample := sampleOfClients(500)
+	f.Fuzz(func(t *testing.T, term string) {
+		plan := sample.plan(term, 21, 4200)
+		if plan == fullProbe(term) {
+			return
+		}
+		if !strings.HasPrefix(plan.probe, "%") || !strings.HasSuffix(plan.probe, "%") || len(plan.probe) < 5 {
+			t.Fatalf("plan(%q): probe %q", term, plan.probe)
+		}
+		rest := term
+		for _, part := range strings.Split(plan.probe[1:len(plan.probe)-1], "%") {
+			i := strings.Index(rest, part)
+			if part == "" || i < 0 || strings.ContainsAny(part, `_\`) {
+				t.Fatalf("plan(%q): probe %q: part %q is not next in the term", term, plan.probe, part)
+			}
+			rest = rest[i+len(part):]
+		}
+	})
+}
