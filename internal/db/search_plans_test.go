@@ -144,10 +144,12 @@ func TestClientSearchReadsLittle(t *testing.T) {
 						}
 					}
 					bound := float64(searchScan + searchExtra)
-					if rest := len(matches) - done; rest < 4*searchLimit && from+searchScan < len(all) {
+					if len(matches) < 4*searchLimit && from+searchScan < len(all) {
 						// A rare term is found through the trigram index
-						// at once, without testing rows in order first.
-						bound = float64(2*rest + searchExtra)
+						// at once, without testing rows in order first:
+						// its matches, and the rows that hold the parts of
+						// the term it was asked with but not the whole.
+						bound = float64(len(matches) + searchScan/4)
 					} else if inScan < searchLimit+1 && from+searchScan < len(all) {
 						// Every match after the cursor, or the rows after
 						// it when they are few (PostgreSQL may rather read

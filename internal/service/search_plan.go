@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"epicevents/internal/db"
 )
 
@@ -46,7 +48,7 @@ const (
 // rows whose search text holds it.
 type searchSample struct {
 	rows     int
-	total    float64 // the table's rows, estimated
+	total    float64 // the table's rows, estimated (-1 when never analysed)
 	postings map[string][]uint16
 }
 
@@ -205,9 +207,15 @@ func (s *searchSample) cost(trigrams []string) time.Duration {
 	for _, t := range trigrams {
 		entries += len(s.postings[t])
 	}
-	// Half a row when none of the sample holds them all: the index still
-	// may find some.
-	visits := max(float64(len(s.intersect(trigrams))), 0.5)
+	// When no sampled row holds them all, as if the trigrams were held
+	// independently: rows may still hold them, fewer as trigrams are added.
+	visits := float64(len(s.intersect(trigrams)))
+	if visits == 0 {
+		visits = float64(s.rows)
+		for _, t := range trigrams {
+			visits *= (float64(len(s.postings[t])) + 0.5) / float64(s.rows+1)
+		}
+	}
 	return time.Duration(scale * (float64(entries)*float64(costPerEntry) + visits*float64(costPerVisit)))
 }
 
@@ -263,14 +271,7 @@ func readSearchSample(ctx context.Context, store *db.Store) (*searchSample, erro
 	if err != nil {
 		return nil, err
 	}
-	// Blocks are sampled (reading a few pages, not the table), twice the
-	// share needed, as a block holds fewer rows than the average after
-	// updates; a table never analysed (-1) is read from its start.
-	percent := float32(100)
-	if total > 0 {
-		percent = float32(min(100, 200*searchSampleRows/total))
-	}
-	texts, err := store.SampleClientSearchText(ctx, db.SampleClientSearchTextParams{Percent: percent, RowLimit: searchSampleRows})
+	texts, err := store.SampleClientSearchText(ctx, db.SampleClientSearchTextParams{FromID: uuid.New(), RowLimit: searchSampleRows})
 	if err != nil {
 		return nil, err
 	}
