@@ -110,11 +110,12 @@ func (s *searchSample) plan(term string, fetch, scan int) searchPlan {
 	runes := []rune(term)
 	// The probe is sent as parts of the term, lowered by PostgreSQL; a part
 	// lowers to the same text inside the term as on its own only when no
-	// character's lowering depends on its neighbours (ICU's final sigma)
-	// or yields two: so only for terms whose other-than-ASCII characters
-	// are already lower case.
+	// character's lowering depends on its neighbours (ICU's final sigma, a
+	// Turkish I before a combining dot) or yields two: so only for terms
+	// whose other-than-ASCII characters are already lower case and are not
+	// combining marks.
 	for _, r := range runes {
-		if r >= utf8.RuneSelf && unicode.ToLower(r) != r {
+		if r >= utf8.RuneSelf && (unicode.ToLower(r) != r || unicode.Is(unicode.M, r)) {
 			return plan
 		}
 	}

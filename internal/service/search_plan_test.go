@@ -49,6 +49,7 @@ func TestSearchPlans(t *testing.T) {
 		{"5%_", searchPlan{inOrder: true, probe: `%5\%\_%`}},
 		// A character whose lowering depends on its neighbours: the whole term.
 		{"ΣΑΣ client1234", searchPlan{inOrder: true, probe: "%ΣΑΣ client1234%"}},
+		{"CLI\u0307ENT1234", searchPlan{inOrder: true, probe: "%CLI\u0307ENT1234%"}},
 	} {
 		got := sample.plan(c.term, 21, 21*searchScanRows)
 		if diff := cmp.Diff(c.want, got, cmp.AllowUnexported(searchPlan{})); diff != "" {
