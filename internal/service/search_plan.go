@@ -42,13 +42,18 @@ const (
 	// costs some 200 entries).
 	costPerEntry = 20 * time.Nanosecond
 	costPerVisit = 4 * time.Microsecond
+
+	// probeTrigrams bounds the trigrams a probe is chosen from one by one:
+	// past a few, each narrows nothing the others did not, and the choice
+	// costs the square of the term's length per trigram.
+	probeTrigrams = 8
 )
 
 // searchSample holds, for each trigram of a sample of clients, the sampled
 // rows whose search text holds it.
 type searchSample struct {
 	rows     int
-	total    float64 // the table's rows, estimated (-1 when never analysed)
+	total    float64 // the table's rows, estimated (at least those sampled)
 	postings map[string][]uint16
 }
 
@@ -144,7 +149,7 @@ func (s *searchSample) plan(term string, fetch, scan int) searchPlan {
 	// Add the trigram that makes the probe cheapest, while one does.
 	var chosen []int
 	best := time.Duration(1<<63 - 1)
-	for {
+	for len(chosen) < probeTrigrams {
 		pick := -1
 		for _, start := range starts {
 			if slices.Contains(chosen, start) {

@@ -87,3 +87,13 @@ func FuzzSearchPlan(f *testing.F) {
 		}
 	})
 }
+
+// The longest term a search takes (200 characters), of trigrams no sampled
+// row holds, each of which narrows the estimate further.
+func BenchmarkSearchPlanOfALongTerm(b *testing.B) {
+	sample := sampleOfClients(searchSampleRows)
+	term := strings.Repeat("qxjwvkzyfh", 20)
+	for b.Loop() {
+		sample.plan(term, 21, 4200)
+	}
+}
