@@ -69,7 +69,7 @@ const (
 // The terms, on the seeded data: a last name (1 client in 28), a company
 // word (1 in 8, none among those without a company, which sort first by
 // company name), a first name (1 in 20, the last of the full-name order),
-// one full name, an email, and nothing; and a mixed-case term.
+// one full name, an email, and nothing; and a mixed-case term, common and rare.
 func TestClientSearchReadsLittle(t *testing.T) {
 	pool := seededPool(t)
 	f := pickFixture(t, pool)
@@ -84,7 +84,7 @@ func TestClientSearchReadsLittle(t *testing.T) {
 
 	keys := map[string]string{"-created_at": "created_at DESC, id DESC", "full_name": "full_name, id",
 		"company_name": "company_name, id", "-last_contact_at": "last_contact_at DESC, id DESC"}
-	for _, q := range []string{"bernard", "cool", "zoé", "elena bernard", "client12345", "zzzz", "BerNard"} {
+	for _, q := range []string{"bernard", "cool", "zoé", "elena bernard", "client12345", "zzzz", "BerNard", "CLIENT12345"} {
 		for _, commercial := range []*uuid.UUID{nil, &f.commercial} {
 			for _, sort := range []string{"-created_at", "full_name", "company_name", "-last_contact_at"} {
 				name := fmt.Sprintf("q=%s sort=%s commercial=%v", q, sort, commercial != nil)

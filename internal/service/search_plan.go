@@ -62,9 +62,9 @@ type searchSample struct {
 func newSearchSample(texts []string, total float64) *searchSample {
 	s := &searchSample{rows: len(texts), total: max(total, float64(len(texts))), postings: map[string][]uint16{}}
 	for i, text := range texts {
-		runes := []rune(text)
-		eachTrigram(runes, func(start int) {
-			key := string(runes[start : start+3])
+		eachTrigram(text, func(t span) {
+			// A key is a slice of the text: no copy.
+			key := text[t.from:t.to]
 			list := s.postings[key]
 			// Rows come in order, so a row already listed is the last.
 			if n := len(list); n == 0 || list[n-1] != uint16(i) {
@@ -75,21 +75,27 @@ func newSearchSample(texts []string, total float64) *searchSample {
 	return s
 }
 
+// span is a run of text, in bytes.
+type span struct{ from, to int }
+
 // isWordRune is what pg_trgm takes trigrams from: a LIKE pattern's
 // trigrams are those of its words (runs of letters and digits) between
 // wildcards, and a row's are those of its words.
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// eachTrigram calls fn with the start of every trigram inside a word.
-func eachTrigram(runes []rune, fn func(start int)) {
-	word := 0 // length of the word ending at i
-	for i, r := range runes {
+// eachTrigram calls fn with every trigram inside a word, in order.
+func eachTrigram(text string, fn func(span)) {
+	// The starts of the word's last three characters.
+	var starts [3]int
+	word := 0
+	for i, r := range text {
 		if !isWordRune(r) {
 			word = 0
 			continue
 		}
+		starts[0], starts[1], starts[2] = starts[1], starts[2], i
 		if word++; word >= 3 {
-			fn(i - 2)
+			fn(span{starts[0], i + utf8.RuneLen(r)})
 		}
 	}
 }
@@ -112,95 +118,90 @@ func fullProbe(term string) searchPlan {
 // order are scan.
 func (s *searchSample) plan(term string, fetch, scan int) searchPlan {
 	plan := fullProbe(term)
-	runes := []rune(term)
 	// The probe is sent as parts of the term, lowered by PostgreSQL; a part
 	// lowers to the same text inside the term as on its own only when no
 	// character's lowering depends on its neighbours (ICU's final sigma, a
 	// Turkish I before a combining dot) or yields two: so only for terms
 	// whose other-than-ASCII characters are already lower case and are not
-	// combining marks.
-	for _, r := range runes {
+	// combining marks. Lowering such a term here moves no byte.
+	for _, r := range term {
 		if r >= utf8.RuneSelf && (unicode.ToLower(r) != r || unicode.Is(unicode.M, r)) {
 			return plan
 		}
 	}
-	keys := make([]string, len(runes))
-	lowered := make([]rune, len(runes))
-	for i, r := range runes {
-		lowered[i] = unicode.ToLower(r)
+	lowered := strings.ToLower(term)
+	if len(lowered) != len(term) {
+		// Not UTF-8 (which the HTTP layer refuses): the plain pattern.
+		return plan
 	}
-	var starts []int
-	eachTrigram(lowered, func(start int) {
-		keys[start] = string(lowered[start : start+3])
-		starts = append(starts, start)
-	})
-	if len(starts) == 0 || s.rows == 0 {
+	var trigrams []span
+	eachTrigram(lowered, func(t span) { trigrams = append(trigrams, t) })
+	if len(trigrams) == 0 || s.rows == 0 {
 		// No trigram: the index cannot narrow the rows.
 		return plan
 	}
-	// Rows holding every trigram of the term bound those holding it.
-	all := make([]string, len(starts))
-	for i, start := range starts {
-		all[i] = keys[start]
+	// keysOf lists the distinct trigrams inside the parts (the trigrams
+	// come in order of their starts).
+	keysOf := func(parts []span) []string {
+		var keys []string
+		for _, p := range parts {
+			first, _ := slices.BinarySearchFunc(trigrams, p.from, func(t span, from int) int { return t.from - from })
+			for _, t := range trigrams[first:] {
+				if t.from >= p.to {
+					break
+				}
+				if key := lowered[t.from:t.to]; t.to <= p.to && !slices.Contains(keys, key) {
+					keys = append(keys, key)
+				}
+			}
+		}
+		return keys
 	}
-	held := float64(len(s.intersect(all))) / float64(s.rows)
+	// Rows holding every trigram of the term bound those holding it.
+	held := float64(len(s.intersect(keysOf([]span{{0, len(lowered)}})))) / float64(s.rows)
 	plan.inOrder = held*float64(scan) >= 2*float64(fetch)
 
 	// Add the trigram that makes the probe cheapest, while one does.
-	var chosen []int
+	var chosen []span
 	best := time.Duration(1<<63 - 1)
 	for len(chosen) < probeTrigrams {
 		pick := -1
-		for _, start := range starts {
-			if slices.Contains(chosen, start) {
+		for i, t := range trigrams {
+			if slices.Contains(chosen, t) {
 				continue
 			}
-			if cost := s.cost(trigramsOf(keys, segments(append(slices.Clone(chosen), start)))); cost < best {
-				best, pick = cost, start
+			if cost := s.cost(keysOf(parts(append(slices.Clone(chosen), t)))); cost < best {
+				best, pick = cost, i
 			}
 		}
 		if pick < 0 {
 			break
 		}
-		chosen = append(chosen, pick)
+		chosen = append(chosen, trigrams[pick])
 	}
 	var probe strings.Builder
 	probe.WriteByte('%')
-	for _, seg := range segments(chosen) {
+	for _, p := range parts(chosen) {
 		// A part is letters and digits: nothing to escape.
-		probe.WriteString(string(runes[seg[0]:seg[1]]))
+		probe.WriteString(term[p.from:p.to])
 		probe.WriteByte('%')
 	}
 	plan.probe = probe.String()
 	return plan
 }
 
-// segments turns chosen trigram starts into the parts of the term they
-// cover, in order: overlapping trigrams join one part, since a pattern's
-// parts match text that does not overlap.
-func segments(chosen []int) [][2]int {
-	slices.Sort(chosen)
-	var segs [][2]int
-	for _, start := range chosen {
-		if n := len(segs); n > 0 && start < segs[n-1][1] {
-			segs[n-1][1] = start + 3
+// parts turns chosen trigrams into the parts of the term they cover, in
+// order: overlapping trigrams join one part, since a pattern's parts match
+// text that does not overlap.
+func parts(chosen []span) []span {
+	slices.SortFunc(chosen, func(a, b span) int { return a.from - b.from })
+	var out []span
+	for _, t := range chosen {
+		if n := len(out); n > 0 && t.from < out[n-1].to {
+			out[n-1].to = t.to
 			continue
 		}
-		segs = append(segs, [2]int{start, start + 3})
-	}
-	return segs
-}
-
-// trigramsOf lists the trigrams pg_trgm takes from the parts: every one
-// inside each (the parts lie inside words).
-func trigramsOf(keys []string, segs [][2]int) []string {
-	var out []string
-	for _, seg := range segs {
-		for start := seg[0]; start+3 <= seg[1]; start++ {
-			if !slices.Contains(out, keys[start]) {
-				out = append(out, keys[start])
-			}
-		}
+		out = append(out, t)
 	}
 	return out
 }

@@ -65,7 +65,7 @@ func TestSearchPlans(t *testing.T) {
 // Whatever the term, the probe is the whole term or parts of it in order
 // that do not overlap, so every row holding the term matches the probe.
 func FuzzSearchPlan(f *testing.F) {
-	for _, s := range []string{"client1234", "elena bernard3", "zzzz", "a.b", "ΣΑΣ", "ééé", "x%y_z\\", "aaaaaaa", "aaa aaa", ""} {
+	for _, s := range []string{"client1234", "elena bernard3", "zzzz", "a.b", "ΣΑΣ", "ééé", "x%y_z\\", "aaaaaaa", "aaa aaa", "", "\xffé1234", "a\x00bcd"} {
 		f.Add(s)
 	}
 	sample := sampleOfClients(500)
