@@ -48,7 +48,9 @@ type ClientService struct {
 
 // NewClientService builds the service.
 func NewClientService(d Deps) *ClientService {
-	return &ClientService{Deps: d.withDefaults()}
+	s := &ClientService{Deps: d.withDefaults()}
+	s.searchSampler.read = func(ctx context.Context) (*searchSample, error) { return readSearchSample(ctx, s.Store) }
+	return s
 }
 
 // CreateClientInput is a new client, its values parsed; both instants
@@ -307,7 +309,7 @@ func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uu
 	limit := lq.fetchLimit()
 	scan := limit * searchScanRows
 	plan := fullProbe(term)
-	if sample := s.searchSampler.current(ctx, s.Store, s.Now()); sample != nil {
+	if sample := s.searchSampler.current(ctx, s.Now()); sample != nil {
 		plan = sample.plan(term, int(limit), int(scan))
 	}
 	if plan.inOrder || commercial != nil {

@@ -36,6 +36,8 @@ const (
 	// after searchSampleRetry when it could not be read.
 	searchSampleAge   = 10 * time.Minute
 	searchSampleRetry = time.Minute
+	// A renewal in the background gives up after searchSampleTimeout.
+	searchSampleTimeout = 10 * time.Second
 
 	// The cost of the index's work: per entry of a posting list read, and
 	// per row it leaves to visit (measured on the seeded data: a visit
@@ -243,9 +245,12 @@ func (s *searchSample) intersect(trigrams []string) []uint16 {
 	return out
 }
 
-// searchSampler keeps the current sample, read again when it is old by the
-// search that finds it so; the searches meanwhile use the one before.
+// searchSampler keeps the current sample. The first search reads one and
+// waits for it; when it is old, the search that finds it so starts reading
+// the next one in the background and plans with the old one, so no search
+// waits for a renewal.
 type searchSampler struct {
+	read    func(context.Context) (*searchSample, error)
 	mu      sync.Mutex
 	sample  *searchSample
 	expires time.Time
@@ -254,15 +259,32 @@ type searchSampler struct {
 
 // current returns the sample to plan with, nil when there is none yet and
 // it could not be read.
-func (r *searchSampler) current(ctx context.Context, store *db.Store, now time.Time) *searchSample {
+func (r *searchSampler) current(ctx context.Context, now time.Time) *searchSample {
 	r.mu.Lock()
 	sample, expires := r.sample, r.expires
 	r.mu.Unlock()
 	if now.Before(expires) || !r.reading.CompareAndSwap(false, true) {
 		return sample
 	}
-	defer r.reading.Store(false)
-	fresh, err := readSearchSample(ctx, store)
+	if sample == nil {
+		defer r.reading.Store(false)
+		return r.renew(ctx, now)
+	}
+	go func() {
+		defer r.reading.Store(false)
+		// Not the request's context: the renewal outlives the request
+		// that started it, and is not part of its work.
+		ctx, cancel := context.WithTimeout(context.Background(), searchSampleTimeout)
+		defer cancel()
+		r.renew(ctx, now)
+	}()
+	return sample
+}
+
+// renew reads a sample and keeps it; when it cannot, it keeps the one it
+// has and tries again after searchSampleRetry.
+func (r *searchSampler) renew(ctx context.Context, now time.Time) *searchSample {
+	fresh, err := r.read(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {

@@ -1,9 +1,12 @@
 package service
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -95,5 +98,56 @@ func BenchmarkSearchPlanOfALongTerm(b *testing.B) {
 	term := strings.Repeat("qxjwvkzyfh", 20)
 	for b.Loop() {
 		sample.plan(term, 21, 4200)
+	}
+}
+
+// A search that finds the sample old plans with it and does not wait for
+// the next one; the first search, which has none, waits for its read.
+func TestSearchSamplerRenewsInTheBackground(t *testing.T) {
+	old, fresh := sampleOfClients(10), sampleOfClients(20)
+	release := make(chan struct{})
+	reads := make(chan struct{}, 2)
+	sampler := searchSampler{read: func(ctx context.Context) (*searchSample, error) {
+		reads <- struct{}{}
+		if len(reads) == 2 {
+			<-release
+			return fresh, nil
+		}
+		return old, nil
+	}}
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+	if got := sampler.current(t.Context(), start); got != old {
+		t.Fatalf("first search: got %p, want the sample it read (%p)", got, old)
+	}
+	if got := sampler.current(t.Context(), start.Add(time.Minute)); got != old || len(reads) != 1 {
+		t.Fatalf("a young sample: got %p after %d reads, want %p after 1", got, len(reads), old)
+	}
+	// The read below blocks until release: a search that waited for it
+	// would not answer.
+	later := start.Add(searchSampleAge + time.Second)
+	answer := make(chan *searchSample, 1)
+	go func() { answer <- sampler.current(t.Context(), later) }()
+	select {
+	case got := <-answer:
+		if got != old {
+			t.Fatalf("an old sample: got %p, want the old one (%p) while the next is read", got, old)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the search waits for the sample's renewal")
+	}
+	// One renewal at a time: a search meanwhile starts no other read.
+	if got := sampler.current(t.Context(), later); got != old {
+		t.Fatalf("during the renewal: got %p, want the old one", got)
+	}
+	close(release)
+	for sampler.reading.Load() {
+		runtime.Gosched()
+	}
+	if got := sampler.current(t.Context(), later); got != fresh {
+		t.Fatalf("after the renewal: got %p, want the fresh sample (%p)", got, fresh)
+	}
+	if len(reads) != 2 {
+		t.Fatalf("%d reads, want 2", len(reads))
 	}
 }
