@@ -72,8 +72,8 @@ CREATE TRIGGER clients_note_search_pieces AFTER INSERT OR UPDATE OF full_name, c
 -- rebuild_client_search_buckets cuts both orders again into buckets of
 -- rows_per_bucket clients and notes their pieces afresh; it returns the
 -- number of buckets per order. Client writes wait while it runs (a write
--- noted against the old bounds would be missed), which takes about ten seconds per
--- hundred thousand clients.
+-- noted against the old bounds would be missed): 26 s for the 200,000
+-- seeded clients.
 CREATE FUNCTION rebuild_client_search_buckets(rows_per_bucket integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
