@@ -73,7 +73,14 @@ func seedCommand(ctx context.Context, inv invocation) error {
 		}
 		_ = bar.Set(done)
 	}
-	err = seed.Seed(ctx, pool, seed.Options{Sizes: sizes, PasswordHash: hash, Seed: *randomSeed, Progress: progress})
+	clients := service.NewClientService(service.Deps{Store: db.NewStore(pool)})
+	cutBuckets := func(ctx context.Context) error {
+		progress("search buckets", 0, 1)
+		_, err := clients.RebuildSearchBuckets(ctx, service.SearchBucketRows)
+		progress("search buckets", 1, 1)
+		return err
+	}
+	err = seed.Seed(ctx, pool, seed.Options{Sizes: sizes, PasswordHash: hash, Seed: *randomSeed, Progress: progress, AfterLoad: cutBuckets})
 	if err != nil {
 		return err
 	}

@@ -262,7 +262,7 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 		defer cancel()
 		return services.Webhooks.QueueLag(ctx)
 	})
-	startFeed(a, listener, services.Feed, services.Webhooks, log)
+	startFeed(a, listener, services, log)
 	metrics.FeedWaiters(services.Feed.Waiters)
 	a.handler = apihttp.NewHandler(apihttp.Config{
 		Services:       services,
@@ -294,9 +294,11 @@ func newApp(ctx context.Context, cfg config, stdout, stderr io.Writer) (*app, er
 	return a, nil
 }
 
-// startFeed runs the feed's listener and its hourly pruning (of the
-// webhook deliveries too), both stopped by cleanup.
-func startFeed(a *app, listener *db.Listener, feed *service.FeedService, webhooks *service.WebhookService, log *slog.Logger) {
+// startFeed runs the feed's listener and its hourly upkeep (pruning the
+// feed and the webhook deliveries, cutting the client search buckets
+// again as the clients grow), both stopped by cleanup.
+func startFeed(a *app, listener *db.Listener, services *service.Services, log *slog.Logger) {
+	feed, webhooks := services.Feed, services.Webhooks
 	a.drain = feed.Drain
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -316,6 +318,12 @@ func startFeed(a *app, listener *db.Listener, feed *service.FeedService, webhook
 				log.Warn("pruning the webhook deliveries failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("pruned the webhook deliveries", "deliveries", n)
+			}
+			started := time.Now()
+			if rebuilt, err := services.Clients.MaintainSearchBuckets(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("cutting the client search buckets failed", "error", err.Error())
+			} else if rebuilt {
+				log.Info("cut the client search buckets", "duration", time.Since(started).String())
 			}
 			select {
 			case <-ctx.Done():

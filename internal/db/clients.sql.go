@@ -12,6 +12,46 @@ import (
 	"github.com/google/uuid"
 )
 
+const abandonClientSearchBuckets = `-- name: AbandonClientSearchBuckets :exec
+SELECT client_search_abandon($1::integer)
+`
+
+func (q *Queries) AbandonClientSearchBuckets(ctx context.Context, generation int32) error {
+	_, err := q.db.Exec(ctx, abandonClientSearchBuckets, generation)
+	return err
+}
+
+const beginClientSearchBuckets = `-- name: BeginClientSearchBuckets :one
+
+SELECT client_search_begin($1::integer)::integer AS generation
+`
+
+// A rebuild of the buckets runs these steps, each its own transaction
+// (see the migration).
+func (q *Queries) BeginClientSearchBuckets(ctx context.Context, rowsPerBucket int32) (int32, error) {
+	row := q.db.QueryRow(ctx, beginClientSearchBuckets, rowsPerBucket)
+	var generation int32
+	err := row.Scan(&generation)
+	return generation, err
+}
+
+const clientSearchState = `-- name: ClientSearchState :one
+SELECT current, current_rows, building FROM client_search_state
+`
+
+type ClientSearchStateRow struct {
+	Current     *int32
+	CurrentRows int64
+	Building    *int32
+}
+
+func (q *Queries) ClientSearchState(ctx context.Context) (ClientSearchStateRow, error) {
+	row := q.db.QueryRow(ctx, clientSearchState)
+	var i ClientSearchStateRow
+	err := row.Scan(&i.Current, &i.CurrentRows, &i.Building)
+	return i, err
+}
+
 const createClient = `-- name: CreateClient :exec
 INSERT INTO clients (
     id, full_name, email, phone, company_name, commercial_id,
@@ -60,6 +100,26 @@ func (q *Queries) EstimateClientRows(ctx context.Context) (float64, error) {
 	var reltuples float64
 	err := row.Scan(&reltuples)
 	return reltuples, err
+}
+
+const fillClientSearchBuckets = `-- name: FillClientSearchBuckets :exec
+SELECT client_search_fill($1::integer)
+`
+
+func (q *Queries) FillClientSearchBuckets(ctx context.Context, generation int32) error {
+	_, err := q.db.Exec(ctx, fillClientSearchBuckets, generation)
+	return err
+}
+
+const finishClientSearchBuckets = `-- name: FinishClientSearchBuckets :one
+SELECT client_search_finish($1::integer)::boolean AS finished
+`
+
+func (q *Queries) FinishClientSearchBuckets(ctx context.Context, generation int32) (bool, error) {
+	row := q.db.QueryRow(ctx, finishClientSearchBuckets, generation)
+	var finished bool
+	err := row.Scan(&finished)
+	return finished, err
 }
 
 const getClient = `-- name: GetClient :one
@@ -272,6 +332,121 @@ func (q *Queries) ListClientsByLastContactDesc(ctx context.Context, arg ListClie
 		arg.AfterLastContactAt,
 		arg.AfterID,
 		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsInSearchBucketsByCompanyName = `-- name: ListClientsInSearchBucketsByCompanyName :many
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT unnest(client_search_walk('c', $1::text, $2::text, $3::uuid,
+                                                $4::integer, $5::integer)))
+ORDER BY company_name, id
+`
+
+type ListClientsInSearchBucketsByCompanyNameParams struct {
+	Term             string
+	AfterCompanyName *string
+	AfterID          uuid.UUID
+	RowLimit         int32
+	ScanLimit        int32
+}
+
+func (q *Queries) ListClientsInSearchBucketsByCompanyName(ctx context.Context, arg ListClientsInSearchBucketsByCompanyNameParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsInSearchBucketsByCompanyName,
+		arg.Term,
+		arg.AfterCompanyName,
+		arg.AfterID,
+		arg.RowLimit,
+		arg.ScanLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClientDetail{}
+	for rows.Next() {
+		var i ClientDetail
+		if err := rows.Scan(
+			&i.ID,
+			&i.FullName,
+			&i.Email,
+			&i.Phone,
+			&i.CompanyName,
+			&i.CommercialID,
+			&i.CommercialFullName,
+			&i.FirstContactAt,
+			&i.LastContactAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listClientsInSearchBucketsByFullName = `-- name: ListClientsInSearchBucketsByFullName :many
+
+SELECT id, full_name, email, phone, company_name, commercial_id, commercial_full_name, first_contact_at, last_contact_at, version, created_at, updated_at FROM client_details
+WHERE id IN (SELECT unnest(client_search_walk('f', $1::text, $2::text, $3::uuid,
+                                                $4::integer, $5::integer)))
+ORDER BY full_name, id
+`
+
+type ListClientsInSearchBucketsByFullNameParams struct {
+	Term          string
+	AfterFullName *string
+	AfterID       uuid.UUID
+	RowLimit      int32
+	ScanLimit     int32
+}
+
+// The bucket walk (sql/migrations/00012_client_search_buckets.sql): the
+// page of a search by name or company read in order through the buckets
+// that may hold the term, or no row when the walk tested @scan_limit rows
+// first (or found no match). The walk is called in a subquery, which the
+// planner does not run to estimate what it returns (as it would run a
+// function of constants in id = ANY (...)).
+func (q *Queries) ListClientsInSearchBucketsByFullName(ctx context.Context, arg ListClientsInSearchBucketsByFullNameParams) ([]ClientDetail, error) {
+	rows, err := q.db.Query(ctx, listClientsInSearchBucketsByFullName,
+		arg.Term,
+		arg.AfterFullName,
+		arg.AfterID,
+		arg.RowLimit,
+		arg.ScanLimit,
 	)
 	if err != nil {
 		return nil, err
@@ -979,5 +1154,14 @@ func (q *Queries) UpdateClient(ctx context.Context, arg UpdateClientParams) erro
 		arg.Now,
 		arg.ID,
 	)
+	return err
+}
+
+const waitForClientWriters = `-- name: WaitForClientWriters :exec
+SELECT client_search_wait_for_writers()
+`
+
+func (q *Queries) WaitForClientWriters(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, waitForClientWriters)
 	return err
 }

@@ -18,6 +18,7 @@ import (
 	"epicevents/internal/db"
 	"epicevents/internal/dbtest"
 	"epicevents/internal/seed"
+	"epicevents/internal/service"
 )
 
 // EXPLAIN_DATABASE_URL names a database seeded by `api seed` (the million
@@ -40,6 +41,10 @@ func seededPool(t *testing.T) *pgxpool.Pool {
 			Sizes: seed.Sizes{Collaborators: 100, Clients: 20_000, Contracts: 50_000, Events: 100_000},
 			// No one logs in here.
 			PasswordHash: "not-a-login-hash",
+			AfterLoad: func(ctx context.Context) error {
+				_, err := service.NewClientService(service.Deps{Store: db.NewStore(pool)}).RebuildSearchBuckets(ctx, service.SearchBucketRows)
+				return err
+			},
 		}); err != nil {
 			t.Fatalf("seed: %v", err)
 		}

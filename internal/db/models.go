@@ -76,6 +76,33 @@ type ClientDetail struct {
 	UpdatedAt          time.Time
 }
 
+type ClientSearchBound struct {
+	Generation int32
+	Sort       interface{}
+	Bucket     int32
+	Key        string
+	ID         uuid.UUID
+}
+
+type ClientSearchPending struct {
+	ClientID uuid.UUID
+}
+
+type ClientSearchPiece struct {
+	Generation int32
+	Sort       interface{}
+	Piece      string
+	Bucket     int32
+}
+
+type ClientSearchState struct {
+	OnlyRow       bool
+	Current       *int32
+	CurrentRows   int64
+	Building      *int32
+	BuildingSince *time.Time
+}
+
 type Collaborator struct {
 	ID             uuid.UUID
 	EmployeeNumber int32

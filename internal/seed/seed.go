@@ -47,6 +47,9 @@ type Options struct {
 	// Progress is told of each row written (kind, rows so far of that kind,
 	// rows of that kind in all); nil ignores it.
 	Progress func(kind string, done, total int)
+	// AfterLoad, when set, runs once the rows, indexes and keys are in and
+	// before VACUUM (the client search buckets are cut there).
+	AfterLoad func(context.Context) error
 }
 
 // ErrNotEmpty refuses a database that already holds collaborators or
@@ -149,10 +152,15 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts Options) error {
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
+	if opts.AfterLoad != nil {
+		if err := opts.AfterLoad(ctx); err != nil {
+			return err
+		}
+	}
 	// VACUUM marks the pages all-visible, as autovacuum would in time, so
 	// that reads of the indexes that carry the columns they need (a
 	// search's first step) do not visit the table.
-	_, err = pool.Exec(ctx, "VACUUM (ANALYZE) collaborators, clients, contracts, events")
+	_, err = pool.Exec(ctx, "VACUUM (ANALYZE) collaborators, clients, contracts, events, client_search_pieces, client_search_bounds")
 	return err
 }
 

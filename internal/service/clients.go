@@ -236,6 +236,9 @@ type ListClientsInput struct {
 // Sorts of the client list, the default first.
 var clientSorts = []string{"-created_at", "full_name", "company_name", "-last_contact_at"}
 
+// bucketedSorts are the sorts whose order is cut into search buckets.
+var bucketedSorts = map[string]int{"full_name": byFullName, "company_name": byCompanyName}
+
 // searchScanRows is how many rows in the list's order, per row of the
 // page, a search tests before it reads every match through the trigram
 // index instead: a page is then found that way when at least 1 row in 200
@@ -303,16 +306,25 @@ func (s *ClientService) listAll(ctx context.Context, lq listQuery, commercial *u
 
 // search finds the page among the next rows in order when they hold it,
 // else through the trigram index (see sql/queries/clients.sql and
-// search_plan.go). One commercial's rows are always tested in order first:
-// their list is short enough to end within the rows tested.
+// search_plan.go). One commercial's rows are always tested in order first: their list is
+// short enough to end within the rows tested.
 func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uuid.UUID, term string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
 	limit := lq.fetchLimit()
 	scan := limit * searchScanRows
 	plan := fullProbe(term)
-	if sample := s.searchSampler.current(ctx, s.Now()); sample != nil {
+	sample := s.searchSampler.current(ctx, s.Now())
+	if sample != nil {
 		plan = sample.plan(term, int(limit), int(scan))
 	}
-	if plan.inOrder || commercial != nil {
+	// Over every client, by name or company, a term whose matches the
+	// sample finds common but not near the cursor is read through the
+	// buckets that may hold it (search_buckets.go).
+	if order, bucketed := bucketedSorts[lq.sort]; bucketed && commercial == nil && plan.inOrder && sample != nil &&
+		!sample.matchesNear(order, afterKey, term, int(limit), int(scan)) {
+		if rows, err := s.searchInBuckets(ctx, lq, term, afterKey, afterID); err != nil || len(rows) > 0 {
+			return rows, err
+		}
+	} else if plan.inOrder || commercial != nil {
 		rows, done, err := s.searchInOrder(ctx, lq, commercial, likePattern(term), afterKey, afterTime, afterID)
 		if err != nil || done {
 			return rows, err

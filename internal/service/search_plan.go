@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -57,12 +58,24 @@ type searchSample struct {
 	rows     int
 	total    float64 // the table's rows, estimated (at least those sampled)
 	postings map[string][]uint16
+	texts    []string
+	// keys holds each sampled row's lowered key in each bucketed sort (a
+	// line of its search text), and byKey the rows in that order.
+	keys  [2][]string
+	byKey [2][]uint16
 }
+
+// Sorts whose rows the sample can place in order: the search text's
+// first line is the name, its second the company.
+const (
+	byFullName = iota
+	byCompanyName
+)
 
 // newSearchSample indexes texts (lowered, as the search column holds them)
 // out of total rows.
 func newSearchSample(texts []string, total float64) *searchSample {
-	s := &searchSample{rows: len(texts), total: max(total, float64(len(texts))), postings: map[string][]uint16{}}
+	s := &searchSample{rows: len(texts), total: max(total, float64(len(texts))), postings: map[string][]uint16{}, texts: texts}
 	for i, text := range texts {
 		eachTrigram(text, func(t span) {
 			// A key is a slice of the text: no copy.
@@ -74,7 +87,47 @@ func newSearchSample(texts []string, total float64) *searchSample {
 			}
 		})
 	}
+	for sort := range s.byKey {
+		keys, rows := make([]string, len(texts)), make([]uint16, len(texts))
+		for i, text := range texts {
+			// A slice of the text: no copy.
+			lines := strings.SplitN(text, "\n", sort+2)
+			if sort < len(lines) {
+				keys[i] = lines[sort]
+			}
+			rows[i] = uint16(i)
+		}
+		slices.SortStableFunc(rows, func(a, b uint16) int { return strings.Compare(keys[a], keys[b]) })
+		s.keys[sort], s.byKey[sort] = keys, rows
+	}
 	return s
+}
+
+// matchesNear estimates whether the scan rows after the cursor (its key,
+// nil for the start) in a bucketed sort hold at least twice fetch rows
+// holding term, from the sampled rows that fall there. Go's order of the
+// lowered keys stands in for the database's collation: close enough to
+// choose a plan, which is all the sample does.
+func (s *searchSample) matchesNear(sort int, after *string, term string, fetch, scan int) bool {
+	if s.rows == 0 {
+		return true
+	}
+	order := s.byKey[sort]
+	from := 0
+	if after != nil {
+		cursor := strings.ToLower(*after)
+		from, _ = slices.BinarySearchFunc(order, cursor, func(row uint16, key string) int { return strings.Compare(s.keys[sort][row], key) })
+	}
+	scale := s.total / float64(s.rows)
+	window := order[from:min(len(order), from+int(math.Ceil(float64(scan)/scale)))]
+	needle := strings.ToLower(term)
+	held := 0
+	for _, row := range window {
+		if strings.Contains(s.texts[row], needle) {
+			held++
+		}
+	}
+	return float64(held)*scale >= 2*float64(fetch)
 }
 
 // span is a run of text, in bytes.

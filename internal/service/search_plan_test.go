@@ -65,6 +65,43 @@ func TestSearchPlans(t *testing.T) {
 	}
 }
 
+// matchesNear places the sampled rows in the name and company orders and
+// counts the matches among those the rows tested would cover.
+func TestSearchSampleFindsWhereMatchesLie(t *testing.T) {
+	sample := sampleOfClients(searchSampleRows)
+	cool, elena := "cool startup", "elena bernard0"
+	for _, c := range []struct {
+		sort  int
+		after *string
+		term  string
+		want  bool
+	}{
+		// "anne" leads the name order; "elena" comes after 400 sampled
+		// rows (20,000 clients), far past the 4,200 rows tested.
+		{byFullName, nil, "anne", true},
+		{byFullName, nil, "elena", false},
+		{byFullName, &elena, "elena", true},
+		// "cool startup" sorts after every "atelier".
+		{byCompanyName, nil, "cool", false},
+		{byCompanyName, &cool, "cool", true},
+		{byCompanyName, nil, "atelier", true},
+		// The cursor's key is lowered as the sample's keys are.
+		{byCompanyName, ptrTo("COOL STARTUP"), "cool", true},
+		// Held by no row: never near.
+		{byFullName, nil, "zzzz", false},
+	} {
+		if got := sample.matchesNear(c.sort, c.after, c.term, 21, 21*searchScanRows); got != c.want {
+			t.Errorf("matchesNear(%d, %v, %q) = %v, want %v", c.sort, c.after, c.term, got, c.want)
+		}
+	}
+	// An empty sample knows nothing: the rows in order, as without one.
+	if !newSearchSample(nil, 0).matchesNear(byFullName, nil, "elena", 21, 4200) {
+		t.Error("an empty sample says the matches are far")
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
 // Whatever the term, the probe is the whole term or parts of it in order
 // that do not overlap, so every row holding the term matches the probe.
 func FuzzSearchPlan(f *testing.F) {

@@ -232,3 +232,43 @@ LIMIT @row_limit;
 
 -- name: EstimateClientRows :one
 SELECT reltuples::float8 FROM pg_catalog.pg_class WHERE oid = 'clients'::regclass;
+
+-- The bucket walk (sql/migrations/00012_client_search_buckets.sql): the
+-- page of a search by name or company read in order through the buckets
+-- that may hold the term, or no row when the walk tested @scan_limit rows
+-- first (or found no match). The walk is called in a subquery, which the
+-- planner does not run to estimate what it returns (as it would run a
+-- function of constants in id = ANY (...)).
+
+-- name: ListClientsInSearchBucketsByFullName :many
+SELECT * FROM client_details
+WHERE id IN (SELECT unnest(client_search_walk('f', @term::text, sqlc.narg(after_full_name)::text, @after_id::uuid,
+                                                @row_limit::integer, @scan_limit::integer)))
+ORDER BY full_name, id;
+
+-- name: ListClientsInSearchBucketsByCompanyName :many
+SELECT * FROM client_details
+WHERE id IN (SELECT unnest(client_search_walk('c', @term::text, sqlc.narg(after_company_name)::text, @after_id::uuid,
+                                                @row_limit::integer, @scan_limit::integer)))
+ORDER BY company_name, id;
+
+-- name: ClientSearchState :one
+SELECT current, current_rows, building FROM client_search_state;
+
+-- A rebuild of the buckets runs these steps, each its own transaction
+-- (see the migration).
+
+-- name: BeginClientSearchBuckets :one
+SELECT client_search_begin(@rows_per_bucket::integer)::integer AS generation;
+
+-- name: WaitForClientWriters :exec
+SELECT client_search_wait_for_writers();
+
+-- name: FillClientSearchBuckets :exec
+SELECT client_search_fill(@generation::integer);
+
+-- name: FinishClientSearchBuckets :one
+SELECT client_search_finish(@generation::integer)::boolean AS finished;
+
+-- name: AbandonClientSearchBuckets :exec
+SELECT client_search_abandon(@generation::integer);
