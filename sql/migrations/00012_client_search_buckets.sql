@@ -263,13 +263,19 @@ $$;
 -- +goose StatementBegin
 CREATE FUNCTION client_search_walk(order_sort "char", term text, after_key text, after_id uuid,
                                    row_limit integer, scan_limit integer) RETURNS uuid[]
--- Each statement below reads an index range whatever its values, so it is
--- planned once per connection, not again on each of its first five runs.
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+-- Each statement below is meant to read an index range in order, whatever
+-- its values, so it is planned once per connection (not again on each of
+-- its first five runs), and without the scans a plan that knows no values
+-- may prefer on a small table: reading it whole, or a bitmap then a sort.
+-- (The cost PostgreSQL gives a scan it is told to avoid would pass the
+-- bar for compiling a plan to machine code, which costs more than the
+-- walk: jit is off.)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off AS $$
 DECLARE
     needle text := lower(term);
     pieces text[] := ARRAY(SELECT DISTINCT p FROM client_search_pieces_of(needle) p);
-    gen integer := (SELECT current FROM client_search_state);
+    gen integer := (SELECT current FROM client_search_state WHERE only_row);
     first_bucket integer := 0;
     page_ids uuid[] := '{}';
     budget integer := scan_limit;
