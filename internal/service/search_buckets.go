@@ -29,9 +29,9 @@ const (
 
 // RebuildSearchBuckets cuts both orders into buckets of rowsPerBucket
 // clients and notes their pieces, while searches read the buckets they
-// replace and client writes go on (they wait only for the last step, a
-// few milliseconds). It returns false, doing nothing, while another
-// rebuild runs.
+// replace and client writes go on (they wait only for the last step:
+// 0.07-0.13 s at 200,000 clients, which drops the replaced generation).
+// It returns false, doing nothing, while another rebuild runs.
 func (s *ClientService) RebuildSearchBuckets(ctx context.Context, rowsPerBucket int) (bool, error) {
 	generation, err := s.Store.BeginClientSearchBuckets(ctx, int32(rowsPerBucket))
 	if err != nil || generation == 0 {

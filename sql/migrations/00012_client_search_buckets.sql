@@ -84,13 +84,16 @@ DECLARE
     by_company integer := client_search_bucket(gen, 'c', client.company_name, client.id);
 BEGIN
     -- Most pieces are noted already: testing first is cheaper than
-    -- letting each insert conflict.
+    -- letting each insert conflict. Two writes that note the same new
+    -- piece wait for each other; in one order of keys for all, never
+    -- each for the other (a deadlock).
     INSERT INTO client_search_pieces (generation, sort, piece, bucket)
     SELECT gen, o.sort, p.piece, o.bucket
     FROM (VALUES ('f'::"char", by_name), ('c'::"char", by_company)) o (sort, bucket),
          (SELECT DISTINCT piece FROM client_search_pieces_of(client.search) piece) p
     WHERE NOT EXISTS (SELECT FROM client_search_pieces n
                       WHERE n.generation = gen AND n.sort = o.sort AND n.piece = p.piece AND n.bucket = o.bucket)
+    ORDER BY o.sort, p.piece
     ON CONFLICT DO NOTHING;
 END
 $$;
