@@ -306,8 +306,8 @@ func (s *ClientService) listAll(ctx context.Context, lq listQuery, commercial *u
 
 // search finds the page among the next rows in order when they hold it,
 // else through the trigram index (see sql/queries/clients.sql and
-// search_plan.go). One commercial's rows are always tested in order first: their list is
-// short enough to end within the rows tested.
+// search_plan.go). One commercial's rows are always tested in order first:
+// their list is short enough to end within the rows tested.
 func (s *ClientService) search(ctx context.Context, lq listQuery, commercial *uuid.UUID, term string, afterKey *string, afterTime *time.Time, afterID uuid.UUID) ([]db.ClientDetail, error) {
 	limit := lq.fetchLimit()
 	scan := limit * searchScanRows
