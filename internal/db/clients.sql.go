@@ -91,6 +91,15 @@ func (q *Queries) CreateClient(ctx context.Context, arg CreateClientParams) erro
 	return err
 }
 
+const dropReplacedClientSearchBuckets = `-- name: DropReplacedClientSearchBuckets :exec
+SELECT client_search_drop_replaced()
+`
+
+func (q *Queries) DropReplacedClientSearchBuckets(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, dropReplacedClientSearchBuckets)
+	return err
+}
+
 const estimateClientRows = `-- name: EstimateClientRows :one
 SELECT reltuples::float8 FROM pg_catalog.pg_class WHERE oid = 'clients'::regclass
 `

@@ -285,6 +285,16 @@ func TestClientSearchBucketRebuildMissesNoWrite(t *testing.T) {
 		t.Fatalf("a rebuild after an abandoned one: %v, %v", rebuilt, err)
 	}
 	f.checkPages(t, "after the next rebuild", terms, 2)
+	// The generations it replaced are gone; the current one is whole.
+	var kept []int32
+	if err := f.pool.QueryRow(ctx, `SELECT array_agg(DISTINCT g) FROM (SELECT generation FROM client_search_pieces
+		UNION ALL SELECT generation FROM client_search_bounds) x (g)`).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	state, err := f.store.ClientSearchState(ctx)
+	if err != nil || state.Current == nil || !cmp.Equal(kept, []int32{*state.Current}) {
+		t.Fatalf("generations kept: %v, current %+v (%v)", kept, state, err)
+	}
 }
 
 // TestClientSearchBucketsAreCutAsTheTableGrows: none before two buckets'

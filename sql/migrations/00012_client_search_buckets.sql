@@ -126,7 +126,8 @@ CREATE TRIGGER clients_note_search_pieces AFTER INSERT OR UPDATE OF full_name, c
 --      before step 1 (they may not be listed), so that step 3 sees them.
 --   3. client_search_fill: the pieces of every client step 3 sees.
 --   4. client_search_finish: with client writes held, the pieces of the
---      pending clients; then the generation becomes current.
+--      pending clients; then the generation becomes current, and the one
+--      it replaces is dropped.
 -- This holds for writes in READ COMMITTED, where the trigger reads the
 -- state as of its own statement (every client write is).
 
@@ -218,16 +219,15 @@ $$;
 -- +goose StatementEnd
 
 -- client_search_finish makes gen current, once the pending clients are
--- noted, and drops the generation it replaces; it returns false when gen
--- is no longer the one being built (a later rebuild replaced it).
+-- noted; it returns false when gen is no longer the one being built (a
+-- later rebuild replaced it). The generation it replaces is dropped after
+-- (client_search_drop_replaced), without holding writes.
 -- +goose StatementBegin
 CREATE FUNCTION client_search_finish(gen integer) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    replaced integer;
 BEGIN
     -- Writes wait until this commits: none can be left off the list.
     LOCK TABLE clients IN SHARE MODE;
-    SELECT current INTO replaced FROM client_search_state WHERE building = gen FOR UPDATE;
+    PERFORM FROM client_search_state WHERE building = gen FOR UPDATE;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -237,10 +237,19 @@ BEGIN
     UPDATE client_search_state
     SET current = gen, building = NULL, building_since = NULL,
         current_rows = (SELECT count(*) FROM clients);
-    DELETE FROM client_search_pieces WHERE generation = replaced;
-    DELETE FROM client_search_bounds WHERE generation = replaced;
     RETURN true;
 END
+$$;
+-- +goose StatementEnd
+
+-- client_search_drop_replaced drops every generation but the current one
+-- and one being built.
+-- +goose StatementBegin
+CREATE FUNCTION client_search_drop_replaced() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM client_search_pieces p USING client_search_state s
+    WHERE p.generation IS DISTINCT FROM s.current AND p.generation IS DISTINCT FROM s.building;
+    DELETE FROM client_search_bounds b USING client_search_state s
+    WHERE b.generation IS DISTINCT FROM s.current AND b.generation IS DISTINCT FROM s.building;
 $$;
 -- +goose StatementEnd
 
@@ -391,6 +400,7 @@ $$;
 -- +goose Down
 DROP TRIGGER clients_note_search_pieces ON clients;
 DROP FUNCTION client_search_walk(order_sort "char", term text, after_key text, after_id uuid, row_limit integer, scan_limit integer);
+DROP FUNCTION client_search_drop_replaced();
 DROP FUNCTION client_search_abandon(integer);
 DROP FUNCTION client_search_finish(integer);
 DROP FUNCTION client_search_fill(integer);

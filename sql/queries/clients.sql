@@ -270,5 +270,8 @@ SELECT client_search_fill(@generation::integer);
 -- name: FinishClientSearchBuckets :one
 SELECT client_search_finish(@generation::integer)::boolean AS finished;
 
+-- name: DropReplacedClientSearchBuckets :exec
+SELECT client_search_drop_replaced();
+
 -- name: AbandonClientSearchBuckets :exec
 SELECT client_search_abandon(@generation::integer);
