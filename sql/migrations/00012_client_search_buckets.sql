@@ -118,16 +118,16 @@ $$;
 CREATE TRIGGER clients_note_search_pieces AFTER INSERT OR UPDATE OF full_name, company_name, email ON clients
     FOR EACH ROW EXECUTE FUNCTION client_search_note_written();
 
--- A rebuild runs in four steps, each its own transaction, so that client
--- writes wait for none of them but the last, and that one briefly:
+-- A rebuild runs in five steps, each its own transaction, so that client
+-- writes wait for none of them but the fourth, and that one briefly:
 --   1. client_search_begin: the new generation's bounds; from its commit
 --      on, every client write is listed as pending.
 --   2. client_search_wait_for_writers: waits for the writes that began
 --      before step 1 (they may not be listed), so that step 3 sees them.
 --   3. client_search_fill: the pieces of every client step 3 sees.
 --   4. client_search_finish: with client writes held, the pieces of the
---      pending clients; then the generation becomes current, and the one
---      it replaces is dropped.
+--      pending clients; then the generation becomes current.
+--   5. client_search_drop_replaced: the generation it replaced goes.
 -- This holds for writes in READ COMMITTED, where the trigger reads the
 -- state as of its own statement (every client write is).
 
