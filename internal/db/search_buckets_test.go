@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,12 +73,14 @@ func (f *bucketFixture) insert(t *testing.T, name, company, email string) uuid.U
 }
 
 // plain is every client holding term, in the order of sort, as a plain
-// ILIKE over the three fields finds them.
+// case-insensitive substring test of the three fields finds them (strpos,
+// not ILIKE, so that % and _ in a term are the characters themselves).
 func (f *bucketFixture) plain(t *testing.T, sort, term string) []db.ClientDetail {
 	t.Helper()
 	column := map[string]string{"f": "full_name", "c": "company_name"}[sort]
 	rows, err := f.pool.Query(context.Background(), `SELECT * FROM client_details
-		WHERE full_name ILIKE '%' || $1 || '%' OR company_name ILIKE '%' || $1 || '%' OR email ILIKE '%' || $1 || '%'
+		WHERE strpos(lower(full_name), lower($1)) > 0 OR strpos(lower(company_name), lower($1)) > 0
+		   OR strpos(lower(email), lower($1)) > 0
 		ORDER BY `+column+`, id`, term)
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +189,13 @@ func TestClientSearchBucketWalk(t *testing.T) {
 		f.add(t)
 	}
 	f.checkPages(t, "after writes", append(rare, bucketTerms...), 4)
+
+	// What LIKE would read as patterns, and what SQL would quote, are only
+	// characters to the walk; a term of the longest length q takes too.
+	f.insert(t, "Seán O'Brien", "50% Off_Events", "o_brien@example.test")
+	f.insert(t, `Back\Slash`, "100%", "back@example.test")
+	f.checkPages(t, "terms of pattern characters", []string{"%", "_", "50%", "f_e", "o'b", `\`, "n o'",
+		strings.Repeat("quixote ", 25)[:200]}, 3)
 }
 
 // TestClientSearchBucketWalkStopsAtItsScan: a walk that would test more
